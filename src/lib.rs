@@ -1,0 +1,10 @@
+//! moneytrail follows stolen crypto through the blockchain.
+//!
+//! Data flows one way (see `docs/layout.md`):
+//! fetch (chains, APIs, files) → [`store`] (SQLite) → graph → trace (taint models) → report.
+//! This crate holds the library; `src/main.rs` is only the command line.
+#![warn(missing_docs)]
+
+pub mod knowledge;
+pub mod model;
+pub mod store;

@@ -1,0 +1,120 @@
+//! Schema versions. Each entry is applied once, in order, inside one transaction together with
+//! the new `user_version`; a new version is a new entry at the end, never an edit of an old one.
+
+use rusqlite::Connection;
+
+use super::{Result, StoreError};
+
+const MIGRATIONS: &[&str] = &[
+    // v1: the first schema.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    -- Addresses are interned: transfers refer to them by integer id.
+    CREATE TABLE addresses (
+        id    INTEGER PRIMARY KEY,
+        chain TEXT NOT NULL,
+        addr  TEXT NOT NULL,   -- canonical key: lower-case hex (EVM), canonical text (Bitcoin)
+        UNIQUE (chain, addr)
+    );
+    CREATE TABLE assets (
+        chain    TEXT NOT NULL,
+        asset    TEXT NOT NULL,  -- '' for the native coin, else the lower-case token contract
+        symbol   TEXT NOT NULL,
+        decimals INTEGER NOT NULL,
+        PRIMARY KEY (chain, asset)
+    );
+    CREATE TABLE transfers (
+        chain     TEXT NOT NULL,
+        tx_hash   BLOB NOT NULL,     -- 32 bytes
+        sub_class INTEGER NOT NULL,  -- 0 fee, 1 value, 2 internal, 3 log, 4 vin, 5 vout
+        sub_key   TEXT NOT NULL,     -- trace address '0_1', log index, input/output index
+        block     INTEGER NOT NULL,
+        tx_index  INTEGER NOT NULL,
+        time      INTEGER NOT NULL,
+        from_id   INTEGER REFERENCES addresses(id),
+        to_id     INTEGER REFERENCES addresses(id),
+        asset     TEXT NOT NULL,
+        amount    BLOB NOT NULL,     -- big-endian base units, leading zero bytes trimmed
+        PRIMARY KEY (chain, tx_hash, sub_class, sub_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX transfers_from ON transfers (from_id, block);
+    CREATE INDEX transfers_to   ON transfers (to_id, block);
+    CREATE TABLE utxo_outputs (
+        chain      TEXT NOT NULL,
+        txid       BLOB NOT NULL,
+        vout       INTEGER NOT NULL,
+        value      INTEGER NOT NULL,   -- satoshi
+        script     BLOB NOT NULL,
+        address_id INTEGER REFERENCES addresses(id),
+        block      INTEGER NOT NULL,
+        PRIMARY KEY (chain, txid, vout)
+    ) WITHOUT ROWID;
+    CREATE INDEX utxo_outputs_address ON utxo_outputs (address_id);
+    CREATE TABLE utxo_spends (
+        chain         TEXT NOT NULL,
+        txid          BLOB NOT NULL,
+        vout          INTEGER NOT NULL,
+        spending_txid BLOB NOT NULL,
+        input_index   INTEGER NOT NULL,
+        PRIMARY KEY (chain, txid, vout)
+    ) WITHOUT ROWID;
+    CREATE INDEX utxo_spends_by_tx ON utxo_spends (chain, spending_txid);
+    -- What has been fetched: one row per (source, chain, address, kind, range start).
+    CREATE TABLE checkpoints (
+        source     TEXT NOT NULL,
+        chain      TEXT NOT NULL,
+        address    TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        from_block INTEGER NOT NULL,
+        to_block   INTEGER NOT NULL,
+        cursor     TEXT,
+        complete   INTEGER NOT NULL,
+        PRIMARY KEY (source, chain, address, kind, from_block)
+    );
+    CREATE TABLE labels (
+        id         INTEGER PRIMARY KEY,
+        chain      TEXT NOT NULL,
+        address    TEXT NOT NULL,   -- canonical key, as in addresses.addr
+        label      TEXT NOT NULL,
+        category   TEXT NOT NULL,
+        actor      TEXT,
+        abuse      TEXT,
+        source     TEXT NOT NULL,
+        confidence INTEGER NOT NULL,
+        context    TEXT,
+        origin     TEXT NOT NULL,   -- file it came from ('builtin:…' for the embedded set)
+        UNIQUE (chain, address, label, category, origin)
+    );
+    CREATE INDEX labels_address ON labels (address);
+    CREATE TABLE prices (
+        asset  TEXT NOT NULL,   -- symbol
+        date   TEXT NOT NULL,   -- YYYY-MM-DD (UTC)
+        usd    REAL NOT NULL,
+        source TEXT NOT NULL,
+        PRIMARY KEY (asset, date, source)
+    );
+    "#,
+];
+
+/// The newest schema version this build knows.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > LATEST {
+        return Err(StoreError::TooNew {
+            found: current,
+            supported: LATEST,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
