@@ -7,4 +7,5 @@
 
 pub mod knowledge;
 pub mod model;
+pub mod report;
 pub mod store;

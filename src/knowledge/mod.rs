@@ -1,1 +1,14 @@
-//! Knowledge.
+//! The knowledge base: DPRK incidents, published estimates and attribution labels.
+//!
+//! The curated part lives under `graphs/` and is embedded in the binary at build time
+//! ([`catalog`]); a directory given with `--catalog` adds files or replaces embedded ones of
+//! the same path. Labels from third-party files are imported into the store ([`labels`]).
+
+pub mod catalog;
+pub mod estimates;
+pub mod incidents;
+pub mod labels;
+
+pub use catalog::{Catalog, CatalogError};
+pub use estimates::Estimate;
+pub use incidents::Incident;
