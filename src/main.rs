@@ -240,9 +240,18 @@ fn parse_chain(s: &str) -> Result<Chain> {
     Ok(s.parse::<Chain>()?)
 }
 
+/// Write to standard output. A closed pipe (`moneytrail … | head`) ends the output quietly.
+fn emit(s: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        r => Ok(r?),
+    }
+}
+
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
+    emit(&(serde_json::to_string_pretty(v)? + "\n"))
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -258,7 +267,7 @@ fn run(cli: Cli) -> Result<()> {
                 IncidentsCmd::List { format } => {
                     let all = cat.incidents()?;
                     match format {
-                        Format::Table => print!("{}", text::incidents_table(&all)),
+                        Format::Table => emit(&text::incidents_table(&all))?,
                         Format::Json => print_json(&all)?,
                     }
                 }
@@ -269,7 +278,7 @@ fn run(cli: Cli) -> Result<()> {
                         ))
                     })?;
                     match format {
-                        Format::Table => print!("{}", text::incident_detail(&inc)),
+                        Format::Table => emit(&text::incident_detail(&inc))?,
                         Format::Json => print_json(&inc)?,
                     }
                 }
@@ -300,8 +309,8 @@ fn run(cli: Cli) -> Result<()> {
                 list.sort_by_key(|e| !e.is_for_year(*y));
             }
             match format {
-                TableFormat::Table => print!("{}", text::estimates_table(&list)),
-                TableFormat::Csv => print!("{}", text::estimates_csv(&list)?),
+                TableFormat::Table => emit(&text::estimates_table(&list))?,
+                TableFormat::Csv => emit(&text::estimates_csv(&list)?)?,
                 TableFormat::Json => print_json(&list)?,
             }
         }
@@ -343,7 +352,7 @@ fn labels_cmd(cli: &Cli, action: &LabelsCmd) -> Result<()> {
             };
             let reports = labels::import_files(&mut store, files, &opts)?;
             match format {
-                Format::Table => print!("{}", text::import_reports(&reports)),
+                Format::Table => emit(&text::import_reports(&reports))?,
                 Format::Json => print_json(&reports)?,
             }
         }
@@ -363,7 +372,7 @@ fn labels_cmd(cli: &Cli, action: &LabelsCmd) -> Result<()> {
                 results.push((c, addr, labels));
             }
             match format {
-                Format::Table => print!("{}", text::lookup_table(&results)),
+                Format::Table => emit(&text::lookup_table(&results))?,
                 Format::Json => {
                     let v: Vec<_> = results
                         .iter()
@@ -403,7 +412,7 @@ fn labels_cmd(cli: &Cli, action: &LabelsCmd) -> Result<()> {
             match out {
                 Some(p) => std::fs::write(p, body)
                     .map_err(|e| anyhow!("cannot write {}: {e}", p.display()))?,
-                None => print!("{body}"),
+                None => emit(&body)?,
             }
         }
     }

@@ -85,7 +85,7 @@ impl Category {
             "bridge" | "defi_bridge" => Category::Bridge,
             "defi" | "defi_dex" | "defi_lending" | "defi_derivative" | "defi_yield"
             | "defi_stablecoin" | "dex" | "token" => Category::Defi,
-            "sanctioned" | "sanction" | "black_list" | "blacklist" => Category::Sanctioned,
+            "sanctioned" | "sanction" | "sanctions" => Category::Sanctioned,
             "theft" | "service_hack" | "hacker" | "hack" | "exploit" | "heist" => Category::Theft,
             "gambling" => Category::Gambling,
             "scam" | "phishing" | "ponzi_scheme" | "ransomware" | "sextortion" | "fraud"
@@ -93,7 +93,8 @@ impl Category {
             "service" | "wallet_service" | "payment_processor" | "miner" | "mining_service"
             | "atm" | "hosted_wallet" | "faucet" | "donation" | "shop" | "user" | "entity"
             | "organization" => Category::Service,
-            "other" | "unknown" => Category::Other,
+            // a token issuer's freeze list (USDT blacklist) is not a sanctions list
+            "other" | "unknown" | "black_list" | "blacklist" => Category::Other,
             _ => return None,
         })
     }

@@ -114,11 +114,7 @@ fn tag_to_label(
         .unwrap_or_default();
     let category_text = first(&t.category, &h.category);
     let abuse = first(&t.abuse, &h.abuse);
-    let category = match (&category_text, &abuse) {
-        (Some(c), _) => Category::from_concept(c).unwrap_or(Category::Other),
-        (None, Some(a)) => Category::from_concept(a).unwrap_or(Category::Other),
-        (None, None) => opts.category.unwrap_or(Category::Other),
-    };
+    let category = category_of(category_text.as_deref(), abuse.as_deref(), &label, title, opts);
     let confidence = match first(&t.confidence, &h.confidence) {
         Some(c) => {
             confidence_from_id(&c).ok_or_else(|| err(format!("unknown confidence '{c}'")))?
@@ -139,6 +135,35 @@ fn tag_to_label(
         confidence,
         context: text(&t.context),
     })
+}
+
+/// The category of a tag. A specific `abuse` (sanction, service_hack …) wins over a generic
+/// `category` (user, service, organization): GraphSense's Lazarus packs say `category: user,
+/// abuse: sanction`. A generic tag whose label or pack title names OFAC or sanctions is
+/// `sanctioned` (the INTERPOL-scraped OFAC pack carries no abuse field).
+fn category_of(
+    category: Option<&str>,
+    abuse: Option<&str>,
+    label: &str,
+    title: &str,
+    opts: &ImportOptions,
+) -> Category {
+    let from_category = category.map(|c| Category::from_concept(c).unwrap_or(Category::Other));
+    let from_abuse = abuse.and_then(Category::from_concept);
+    let generic = |c: Option<Category>| matches!(c, None | Some(Category::Service | Category::Other));
+    if generic(from_category) {
+        if let Some(a) = from_abuse {
+            return a;
+        }
+        let text = format!("{label} {title}").to_ascii_lowercase();
+        if text.contains("ofac") || text.contains("sanction") {
+            return Category::Sanctioned;
+        }
+    }
+    from_category
+        .or(from_abuse)
+        .or(opts.category)
+        .unwrap_or(Category::Other)
 }
 
 fn resolve_chain(
