@@ -5,6 +5,7 @@
 //! This crate holds the library; `src/main.rs` is only the command line.
 #![warn(missing_docs)]
 
+pub mod fetch;
 pub mod knowledge;
 pub mod model;
 pub mod report;

@@ -12,8 +12,7 @@ fn every_catalogued_address_is_valid() {
     let mut n = 0;
     for inc in &incidents {
         for a in &inc.addresses {
-            Address::parse(a.chain, &a.address)
-                .unwrap_or_else(|e| panic!("{}: {e}", inc.id));
+            Address::parse(a.chain, &a.address).unwrap_or_else(|e| panic!("{}: {e}", inc.id));
             n += 1;
         }
         for t in &inc.theft_txs {
@@ -23,8 +22,11 @@ fn every_catalogued_address_is_valid() {
     }
     assert!(n >= 300, "only {n} catalogued addresses");
     let ronin = cat.incident("ronin-2022").unwrap().expect("ronin-2022");
-    let exploiter =
-        Address::parse(Chain::ETHEREUM, "0x098B716B8Aaf21512996dC57EB0615e2383E2f96").unwrap();
+    let exploiter = Address::parse(
+        Chain::ETHEREUM,
+        "0x098B716B8Aaf21512996dC57EB0615e2383E2f96",
+    )
+    .unwrap();
     assert!(ronin.seeds(Chain::ETHEREUM).contains(&exploiter));
     assert_eq!(ronin.stolen_summary(), "173600 ETH + 25500000 USDC");
 }
@@ -37,8 +39,8 @@ fn every_catalogued_label_is_valid() {
         if !path.ends_with(".yaml") {
             continue;
         }
-        let p = labels::parse(path, text, &ImportOptions::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let p =
+            labels::parse(path, text, &ImportOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             p.skipped.is_empty(),
             "{path}: skipped {:?}",
@@ -55,7 +57,11 @@ fn curated_core_covers_the_essentials() {
     let mut all = Vec::new();
     for (path, text, _) in cat.files("labels/") {
         if path.ends_with(".yaml") {
-            all.extend(labels::parse(path, text, &ImportOptions::default()).unwrap().labels);
+            all.extend(
+                labels::parse(path, text, &ImportOptions::default())
+                    .unwrap()
+                    .labels,
+            );
         }
     }
     let has = |cat: Category, needle: &str| {
@@ -66,16 +72,29 @@ fn curated_core_covers_the_essentials() {
         })
     };
     // Tornado Cash 100 ETH pool, by address
-    let pool =
-        Address::parse(Chain::ETHEREUM, "0xA160cdAB225685dA1d56aa342Ad8841c3b53f291").unwrap();
+    let pool = Address::parse(
+        Chain::ETHEREUM,
+        "0xA160cdAB225685dA1d56aa342Ad8841c3b53f291",
+    )
+    .unwrap();
     assert!(
-        all.iter().any(|l| l.address == pool && l.category == Category::Mixer),
+        all.iter()
+            .any(|l| l.address == pool && l.category == Category::Mixer),
         "Tornado Cash 100 ETH pool missing"
     );
-    for ex in ["binance", "coinbase", "kraken", "okx", "huobi", "kucoin", "bybit"] {
+    for ex in [
+        "binance", "coinbase", "kraken", "okx", "huobi", "kucoin", "bybit",
+    ] {
         assert!(has(Category::Exchange, ex), "no exchange wallet for {ex}");
     }
-    for b in ["ronin", "harmony", "ren", "avalanche", "wormhole", "thorchain"] {
+    for b in [
+        "ronin",
+        "harmony",
+        "ren",
+        "avalanche",
+        "wormhole",
+        "thorchain",
+    ] {
         assert!(has(Category::Bridge, b), "no bridge for {b}");
     }
     assert!(has(Category::Sanctioned, "lazarus"));

@@ -25,7 +25,10 @@ fn stderr(o: &Output) -> String {
 fn assert_bad_input(o: &Output, needle: &str) {
     assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(o));
     let err = stderr(o);
-    assert!(err.contains(needle), "message should name '{needle}': {err}");
+    assert!(
+        err.contains(needle),
+        "message should name '{needle}': {err}"
+    );
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     assert!(!err.contains("panicked"));
 }
@@ -50,10 +53,21 @@ fn incidents_and_estimates() {
     let o = run(&db, &["estimates", "--year", "2022"]);
     assert!(o.status.success());
     let out = stdout(&o);
-    for s in ["US State Department", "$600M–$1B", "$630M–$1B", "$1.29B", ">$700M", "$1.7B", "$1B–$2.3B"] {
+    for s in [
+        "US State Department",
+        "$600M–$1B",
+        "$630M–$1B",
+        "$1.29B",
+        ">$700M",
+        "$1.7B",
+        "$1B–$2.3B",
+    ] {
         assert!(out.contains(s), "estimates --year 2022 lacks {s}");
     }
-    let o = run(&db, &["estimates", "--year", "2022", "--exact", "--format", "csv"]);
+    let o = run(
+        &db,
+        &["estimates", "--year", "2022", "--exact", "--format", "csv"],
+    );
     let csv = stdout(&o);
     assert!(csv.starts_with("id,source,publisher"));
     assert!(!csv.contains("2.3B") && !csv.contains(",2300000000,"));
@@ -66,13 +80,29 @@ fn incidents_and_estimates() {
 fn lookup_names_the_ronin_exploiter() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
-    let o = run(&db, &["labels", "lookup", "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"]);
+    let o = run(
+        &db,
+        &[
+            "labels",
+            "lookup",
+            "0x098B716B8Aaf21512996dC57EB0615e2383E2f96",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o).to_lowercase();
     assert!(out.contains("ronin") && out.contains("exploiter"), "{out}");
     assert!(out.contains("sanctioned"), "{out}");
     assert!(out.contains("lazarus"), "{out}");
-    let o = run(&db, &["labels", "lookup", "--format", "json", "0x0000000000000000000000000000000000000001"]);
+    let o = run(
+        &db,
+        &[
+            "labels",
+            "lookup",
+            "--format",
+            "json",
+            "0x0000000000000000000000000000000000000001",
+        ],
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["known"], false);
 }
@@ -93,13 +123,27 @@ fn import_export_round_trip() {
     let out = stdout(&o);
     assert!(out.contains("line 2") && out.contains("0x22"), "{out}");
     let export = dir.path().join("all.csv");
-    let o = run(&db, &["labels", "export", "--out", export.to_str().unwrap()]);
+    let o = run(
+        &db,
+        &["labels", "export", "--out", export.to_str().unwrap()],
+    );
     assert!(o.status.success());
     let text = std::fs::read_to_string(&export).unwrap();
-    assert!(text.contains("0x1111111111111111111111111111111111111111,My deposit,exchange,ethereum,case 17,80"));
+    assert!(text.contains(
+        "0x1111111111111111111111111111111111111111,My deposit,exchange,ethereum,case 17,80"
+    ));
     // the export re-imports into a fresh database
     let db2 = dir.path().join("m2.db");
-    let o = run(&db2, &["labels", "import", export.to_str().unwrap(), "--format", "json"]);
+    let o = run(
+        &db2,
+        &[
+            "labels",
+            "import",
+            export.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["skipped"].as_array().unwrap().len(), 0);
@@ -111,22 +155,58 @@ fn bad_input_exits_2_naming_the_value() {
     let db = dir.path().join("m.db");
     let bad_sum = "0x098B716B8aaf21512996dC57EB0615e2383E2f96";
     assert_bad_input(&run(&db, &["labels", "lookup", bad_sum]), bad_sum);
-    assert_bad_input(&run(&db, &["labels", "lookup", "bc1qnotanaddress"]), "bc1qnotanaddress");
     assert_bad_input(
-        &run(&db, &["labels", "lookup", "--chain", "solana", "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"]),
+        &run(&db, &["labels", "lookup", "bc1qnotanaddress"]),
+        "bc1qnotanaddress",
+    );
+    assert_bad_input(
+        &run(
+            &db,
+            &[
+                "labels",
+                "lookup",
+                "--chain",
+                "solana",
+                "0x098B716B8Aaf21512996dC57EB0615e2383E2f96",
+            ],
+        ),
         "solana",
     );
     assert_bad_input(
-        &run(&db, &["labels", "lookup", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", "--chain", "bitcoin"]),
+        &run(
+            &db,
+            &[
+                "labels",
+                "lookup",
+                "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx",
+                "--chain",
+                "bitcoin",
+            ],
+        ),
         "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx",
     );
     assert_bad_input(&run(&db, &["incidents", "show", "nope-2030"]), "nope-2030");
-    assert_bad_input(&run(&db, &["labels", "import", "/nonexistent/x.yaml"]), "/nonexistent/x.yaml");
+    assert_bad_input(
+        &run(&db, &["labels", "import", "/nonexistent/x.yaml"]),
+        "/nonexistent/x.yaml",
+    );
     let garbage = dir.path().join("g.yaml");
     std::fs::write(&garbage, "tags: [").unwrap();
-    assert_bad_input(&run(&db, &["labels", "import", garbage.to_str().unwrap()]), "g.yaml");
     assert_bad_input(
-        &run(&db, &["labels", "import", "--category", "weird", garbage.to_str().unwrap()]),
+        &run(&db, &["labels", "import", garbage.to_str().unwrap()]),
+        "g.yaml",
+    );
+    assert_bad_input(
+        &run(
+            &db,
+            &[
+                "labels",
+                "import",
+                "--category",
+                "weird",
+                garbage.to_str().unwrap(),
+            ],
+        ),
         "weird",
     );
     assert_bad_input(&run(&db, &["estimates", "--kind", "foo"]), "foo");

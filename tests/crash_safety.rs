@@ -46,7 +46,9 @@ fn batches(store: &Store) -> std::collections::BTreeMap<u64, usize> {
 #[test]
 #[ignore = "helper process for killed_writer_leaves_whole_batches"]
 fn crash_child() {
-    let Ok(path) = std::env::var(CHILD_ENV) else { return };
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let mut store = Store::open(path.as_ref()).unwrap();
     let mark = std::env::var(MARK_ENV).unwrap();
     let start = batches(&store).keys().next_back().map_or(0, |b| b + 1) as u32;
@@ -72,7 +74,13 @@ fn killed_writer_leaves_whole_batches() {
     let mut cut_mid_batch = 0;
     for round in 0..3 {
         let mut child = Command::new(&exe)
-            .args(["--ignored", "--exact", "crash_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--ignored",
+                "--exact",
+                "crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, &db)
             .env(MARK_ENV, &mark)
             .stdout(Stdio::null())
@@ -91,7 +99,10 @@ fn killed_writer_leaves_whole_batches() {
                 child.kill().unwrap(); // SIGKILL on Unix
                 break committed;
             }
-            assert!(Instant::now() < deadline, "child wrote nothing in round {round}");
+            assert!(
+                Instant::now() < deadline,
+                "child wrote nothing in round {round}"
+            );
             assert!(child.try_wait().unwrap().is_none(), "child exited early");
             std::thread::sleep(Duration::from_millis(1));
         };
@@ -107,11 +118,20 @@ fn killed_writer_leaves_whole_batches() {
         let b = batches(&store);
         assert!(b.len() as u64 > seen_batches);
         for (batch, rows) in &b {
-            assert_eq!(*rows, BATCH as usize, "batch {batch} is partial after SIGKILL");
+            assert_eq!(
+                *rows, BATCH as usize,
+                "batch {batch} is partial after SIGKILL"
+            );
         }
         // batches are contiguous from 0: nothing lost, nothing duplicated
-        assert_eq!(b.keys().copied().collect::<Vec<_>>(), (0..b.len() as u64).collect::<Vec<_>>());
-        assert_eq!(store.count_transfers().unwrap(), b.len() as u64 * BATCH as u64);
+        assert_eq!(
+            b.keys().copied().collect::<Vec<_>>(),
+            (0..b.len() as u64).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            store.count_transfers().unwrap(),
+            b.len() as u64 * BATCH as u64
+        );
         // the batch that was being written when the kill came is either whole (it committed
         // in the instant between the check and the kill) or absent — usually absent
         if !b.contains_key(&open_batch) {

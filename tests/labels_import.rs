@@ -1,6 +1,6 @@
 //! Label import on the real public files in ../shared/data/labels.
 
-mod common_data;
+mod common;
 
 use moneytrail::knowledge::labels::{self, ImportOptions};
 use moneytrail::model::{Address, Category, Chain};
@@ -8,7 +8,7 @@ use moneytrail::store::Store;
 
 #[test]
 fn all_graphsense_tagpacks_import() {
-    let root = common_data::shared_data().join("labels/graphsense-tagpacks/packs");
+    let root = common::shared_data().join("labels/graphsense-tagpacks/packs");
     let mut files = Vec::new();
     for dir in [root.clone(), root.join("defi_updated")] {
         for e in std::fs::read_dir(&dir).unwrap() {
@@ -40,14 +40,29 @@ fn all_graphsense_tagpacks_import() {
         .flat_map(|r| &r.skipped)
         .filter(|s| s.reason.contains("EIP-55"))
         .count();
-    assert!(bad_checksum >= 1, "the word-cloud pack has known bad checksums");
+    assert!(
+        bad_checksum >= 1,
+        "the word-cloud pack has known bad checksums"
+    );
 
     // Samourai's CoinJoin addresses are mixers; Lazarus (category user, abuse sanction) is sanctioned
-    let ronin = Address::parse(Chain::ETHEREUM, "0x098B716B8Aaf21512996dC57EB0615e2383E2f96").unwrap();
+    let ronin = Address::parse(
+        Chain::ETHEREUM,
+        "0x098B716B8Aaf21512996dC57EB0615e2383E2f96",
+    )
+    .unwrap();
     let labels = store.labels_of(&ronin).unwrap();
-    assert!(labels.iter().any(|(l, _)| l.category == Category::Theft && l.label.contains("Ronin")));
-    assert!(labels.iter().any(|(l, _)| l.category == Category::Sanctioned
-        && l.actor.as_deref() == Some("lazarusgroup")));
+    assert!(
+        labels
+            .iter()
+            .any(|(l, _)| l.category == Category::Theft && l.label.contains("Ronin"))
+    );
+    assert!(
+        labels
+            .iter()
+            .any(|(l, _)| l.category == Category::Sanctioned
+                && l.actor.as_deref() == Some("lazarusgroup"))
+    );
 
     // re-import: nothing new, nothing lost
     let before = store.all_labels().unwrap().len();
@@ -58,7 +73,7 @@ fn all_graphsense_tagpacks_import() {
 
 #[test]
 fn ofac_lists_import() {
-    let dir = common_data::shared_data().join("labels");
+    let dir = common::shared_data().join("labels");
     let mut store = Store::open_in_memory().unwrap();
     let files = [
         dir.join("ofac-sdn-0xb10c/sanctioned_addresses_ETH.txt"),
@@ -67,7 +82,10 @@ fn ofac_lists_import() {
         dir.join("ofac-sdn-entities-thomasgregg/data/sanctioned-addresses.json"),
     ];
     let r = labels::import_files(&mut store, &files, &ImportOptions::default()).unwrap();
-    assert_eq!((r[0].format, r[0].imported, r[0].skipped.len()), ("ofac-txt", 152, 0));
+    assert_eq!(
+        (r[0].format, r[0].imported, r[0].skipped.len()),
+        ("ofac-txt", 152, 0)
+    );
     assert_eq!(r[1].format, "ofac-json");
     assert_eq!(r[1].imported + r[1].skipped.len(), 435);
     assert!(r[1].imported >= 430);
@@ -76,7 +94,11 @@ fn ofac_lists_import() {
     assert!(r[2].skipped.iter().all(|s| s.reason.contains("LTC")));
     // the SDN-entity list lower-cases base58: reported as such
     assert_eq!(r[3].format, "ofac-sdn-json");
-    assert!(r[3].skipped.iter().any(|s| s.reason.contains("lower-cased")));
+    assert!(
+        r[3].skipped
+            .iter()
+            .any(|s| s.reason.contains("lower-cased"))
+    );
     let lazarus = store
         .all_labels()
         .unwrap()
@@ -84,14 +106,21 @@ fn ofac_lists_import() {
         .filter(|(l, _)| l.label.contains("LAZARUS GROUP"))
         .count();
     assert!(lazarus >= 8, "LAZARUS GROUP entries: {lazarus}");
-    let ronin = Address::parse(Chain::ETHEREUM, "0x098b716b8aaf21512996dc57eb0615e2383e2f96").unwrap();
+    let ronin = Address::parse(
+        Chain::ETHEREUM,
+        "0x098b716b8aaf21512996dc57eb0615e2383e2f96",
+    )
+    .unwrap();
     let got = store.labels_of(&ronin).unwrap();
-    assert!(got.iter().any(|(l, _)| l.category == Category::Sanctioned && l.confidence == 90));
+    assert!(
+        got.iter()
+            .any(|(l, _)| l.category == Category::Sanctioned && l.confidence == 90)
+    );
 }
 
 #[test]
 fn csv_with_header_and_defaults() {
-    let file = common_data::shared_data().join("labels/ofac-eth-ultrasound/data.csv");
+    let file = common::shared_data().join("labels/ofac-eth-ultrasound/data.csv");
     let mut store = Store::open_in_memory().unwrap();
     let err = labels::import_files(&mut store, &[&file], &ImportOptions::default()).unwrap_err();
     assert!(err.to_string().contains("--category"), "{err}");

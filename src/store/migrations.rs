@@ -97,6 +97,20 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (asset, date, source)
     );
     "#,
+    // v2: opening balances. The balance of an address in an asset at the END of `block`, read
+    // from a node (eth_getBalance / balanceOf at that block). A trace that starts at block N
+    // opens each ledger with the balance at the end of N-1, so value held before the fetched
+    // window is accounted for instead of being invisible.
+    r#"
+    CREATE TABLE balances (
+        chain      TEXT NOT NULL,
+        address_id INTEGER NOT NULL REFERENCES addresses(id),
+        asset      TEXT NOT NULL,
+        block      INTEGER NOT NULL,
+        amount     BLOB NOT NULL,
+        PRIMARY KEY (chain, address_id, asset, block)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The newest schema version this build knows.

@@ -236,3 +236,38 @@ fn assets_and_utxos() {
     let unknown = AssetId::from_key("0x0000000000000000000000000000000000000001").unwrap();
     assert!(s.asset(Chain::ETHEREUM, unknown).unwrap().is_none());
 }
+
+#[test]
+fn balances_by_block() {
+    let mut s = Store::open_in_memory().unwrap();
+    let a = addr("0x098B716B8Aaf21512996dC57EB0615e2383E2f96");
+    let mut w = s.writer().unwrap();
+    w.set_balance(
+        Chain::ETHEREUM,
+        &a,
+        AssetId::Native,
+        99,
+        Amount::from_base_units(7),
+    )
+    .unwrap();
+    w.set_balance(
+        Chain::ETHEREUM,
+        &a,
+        AssetId::Native,
+        99,
+        Amount::from_base_units(8),
+    )
+    .unwrap();
+    w.commit().unwrap();
+    assert_eq!(
+        s.balance_at(Chain::ETHEREUM, &a, AssetId::Native, 99)
+            .unwrap(),
+        Some(Amount::from_base_units(8))
+    );
+    assert_eq!(
+        s.balance_at(Chain::ETHEREUM, &a, AssetId::Native, 98)
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.balances_at(Chain::ETHEREUM, 99).unwrap().len(), 1);
+}

@@ -146,6 +146,63 @@ impl Store {
         })
     }
 
+    /// The recorded balance of `address` in `asset` at the end of `block`, if any.
+    pub fn balance_at(
+        &self,
+        chain: Chain,
+        address: &Address,
+        asset: AssetId,
+        block: u64,
+    ) -> Result<Option<Amount>> {
+        let v: Option<Vec<u8>> = self
+            .conn()
+            .query_row(
+                "SELECT b.amount FROM balances b JOIN addresses a ON a.id = b.address_id
+                 WHERE b.chain = ?1 AND a.addr = ?2 AND b.asset = ?3 AND b.block = ?4",
+                params![chain.to_string(), address.key(), asset.key(), block as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        v.map(|b| {
+            Amount::from_be_slice(&b).ok_or_else(|| StoreError::Corrupt {
+                table: "balances",
+                detail: format!("amount of {} bytes", b.len()),
+            })
+        })
+        .transpose()
+    }
+
+    /// Every balance recorded at the end of `block` on `chain`: (address, asset, amount).
+    pub fn balances_at(&self, chain: Chain, block: u64) -> Result<Vec<(Address, AssetId, Amount)>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT a.addr, b.asset, b.amount FROM balances b JOIN addresses a ON a.id = b.address_id
+             WHERE b.chain = ?1 AND b.block = ?2 ORDER BY a.addr, b.asset",
+        )?;
+        let rows = stmt
+            .query_map(params![chain.to_string(), block as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let corrupt = |detail: String| StoreError::Corrupt {
+            table: "balances",
+            detail,
+        };
+        rows.into_iter()
+            .map(|(a, asset, amt)| {
+                Ok((
+                    Address::parse(chain, &a).map_err(|e| corrupt(e.to_string()))?,
+                    AssetId::from_key(&asset).map_err(|e| corrupt(e.to_string()))?,
+                    Amount::from_be_slice(&amt)
+                        .ok_or_else(|| corrupt(format!("amount of {} bytes", amt.len())))?,
+                ))
+            })
+            .collect()
+    }
+
     /// Checkpoints recorded for (source, chain, address, kind), by range start.
     pub fn checkpoints(
         &self,

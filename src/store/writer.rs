@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::Result;
-use crate::model::{Asset, Chain, Label, Spend, Transfer, TxOutput};
+use crate::model::{Address, Amount, Asset, AssetId, Chain, Label, Spend, Transfer, TxOutput};
 
 /// What has been fetched for one (source, chain, address, kind) from `from_block`.
 /// Stored in the same transaction as the data it describes, so the two never disagree.
@@ -148,6 +148,33 @@ impl<'a> Writer<'a> {
                 s.input_index
             ])?;
         Ok(n == 1)
+    }
+
+    /// Record the balance of `address` in `asset` at the end of `block` (replacing a value
+    /// recorded before for the same block).
+    pub fn set_balance(
+        &mut self,
+        chain: Chain,
+        address: &Address,
+        asset: AssetId,
+        block: u64,
+        amount: Amount,
+    ) -> Result<()> {
+        let id = self.address_id(chain, &address.key())?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO balances(chain, address_id, asset, block, amount)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(chain, address_id, asset, block) DO UPDATE SET amount = excluded.amount",
+            )?
+            .execute(params![
+                chain.to_string(),
+                id,
+                asset.key(),
+                block as i64,
+                amount.to_be_trimmed()
+            ])?;
+        Ok(())
     }
 
     /// Insert or replace the checkpoint for its (source, chain, address, kind, from_block).

@@ -114,7 +114,13 @@ fn tag_to_label(
         .unwrap_or_default();
     let category_text = first(&t.category, &h.category);
     let abuse = first(&t.abuse, &h.abuse);
-    let category = category_of(category_text.as_deref(), abuse.as_deref(), &label, title, opts);
+    let category = category_of(
+        category_text.as_deref(),
+        abuse.as_deref(),
+        &label,
+        title,
+        opts,
+    );
     let confidence = match first(&t.confidence, &h.confidence) {
         Some(c) => {
             confidence_from_id(&c).ok_or_else(|| err(format!("unknown confidence '{c}'")))?
@@ -150,7 +156,8 @@ fn category_of(
 ) -> Category {
     let from_category = category.map(|c| Category::from_concept(c).unwrap_or(Category::Other));
     let from_abuse = abuse.and_then(Category::from_concept);
-    let generic = |c: Option<Category>| matches!(c, None | Some(Category::Service | Category::Other));
+    let generic =
+        |c: Option<Category>| matches!(c, None | Some(Category::Service | Category::Other));
     if generic(from_category) {
         if let Some(a) = from_abuse {
             return a;

@@ -1,0 +1,80 @@
+//! Shared test helpers: the real data under ../shared/data, and the real local nodes and
+//! compilers installed from npm by scripts/test (anvil, solc, bcoin).
+#![allow(dead_code)]
+
+pub mod anvil;
+
+use std::path::PathBuf;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/data`, or a clear failure: tests on real data must not pass silently without it.
+pub fn shared_data() -> PathBuf {
+    let p = repo().join("../shared/data");
+    assert!(
+        p.is_dir(),
+        "real test data not found at {} (the repository expects ../shared beside it)",
+        p.display()
+    );
+    p
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A tool installed by `npm install` in the repository (scripts/test does it), or a clear
+/// failure saying how to install it.
+pub fn npm_tool(rel: &str) -> PathBuf {
+    let p = repo().join("node_modules").join(rel);
+    assert!(
+        p.exists(),
+        "{} not found: run `npm install --ignore-scripts` in the repository (scripts/test does)",
+        p.display()
+    );
+    p
+}
+
+/// Compile Solidity sources with solcjs (npm `solc`): returns (contract name → (abi JSON,
+/// creation bytecode hex without 0x)).
+pub fn solc(sources: &[(&str, &str)]) -> std::collections::BTreeMap<String, (String, String)> {
+    let solcjs = npm_tool("solc/solc.js");
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, src) in sources {
+        let p = dir.path().join(name);
+        std::fs::write(&p, src).unwrap();
+        files.push(name.to_string());
+    }
+    let out = dir.path().join("out");
+    let status = std::process::Command::new("node")
+        .arg(&solcjs)
+        .args(["--bin", "--abi", "--optimize", "-o"])
+        .arg(&out)
+        .args(&files)
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "solcjs failed");
+    let mut map = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(&out).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".bin") {
+            // solcjs names outputs <file>_<sol>_<Contract>.bin
+            let contract = stem.rsplit('_').next().unwrap().to_string();
+            let bin = std::fs::read_to_string(&p).unwrap();
+            let abi = std::fs::read_to_string(p.with_extension("abi")).unwrap_or_default();
+            map.insert(contract, (abi, bin.trim().to_string()));
+        }
+    }
+    map
+}
