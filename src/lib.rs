@@ -6,7 +6,9 @@
 #![warn(missing_docs)]
 
 pub mod fetch;
+pub mod graph;
 pub mod knowledge;
 pub mod model;
 pub mod report;
 pub mod store;
+pub mod trace;

@@ -187,7 +187,7 @@ pub fn parse(text: &str) -> Result<Incident, String> {
     for t in &inc.theft_txs {
         TxHash::parse(&t.hash).map_err(|e| ctx(e.to_string()))?;
     }
-    for (chain, _) in &inc.start_blocks {
+    for chain in inc.start_blocks.keys() {
         chain
             .parse::<Chain>()
             .map_err(|e| ctx(format!("start_blocks: {e}")))?;

@@ -168,8 +168,11 @@ pub fn import_reports(reports: &[ImportReport]) -> String {
     out
 }
 
+/// One looked-up address: its chain, the address, and its labels with their origins.
+pub type LookupResult = (Chain, Address, Vec<(Label, String)>);
+
 /// `labels lookup`: one block of rows per looked-up address.
-pub fn lookup_table(results: &[(Chain, Address, Vec<(Label, String)>)]) -> String {
+pub fn lookup_table(results: &[LookupResult]) -> String {
     let mut t = table(&[
         "address",
         "chain",
@@ -238,4 +241,45 @@ pub fn labels_csv(labels: &[(Label, String)]) -> Result<String, csv::Error> {
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The headline of a trace: taint per category per asset, and where the files are.
+pub fn trace_summary(r: &crate::trace::TraceResult, out: &std::path::Path) -> String {
+    let mut header = vec!["asset", "injected"];
+    header.extend(crate::trace::CATEGORIES);
+    let mut t = table(&header);
+    for (i, a) in r.assets.iter().enumerate() {
+        if a.injected.is_zero() && a.by_category.values().all(|v| v.is_zero()) {
+            continue;
+        }
+        let mut row = vec![
+            a.key.clone(),
+            crate::report::trace_out::dec(r, i, a.injected),
+        ];
+        for c in crate::trace::CATEGORIES {
+            row.push(crate::report::trace_out::dec(r, i, a.by_category[c]));
+        }
+        t.add_row(row);
+    }
+    let conservation = if r.config.model.conserving() {
+        if r.conservation_ok {
+            "holds exactly"
+        } else {
+            "VIOLATED"
+        }
+    } else {
+        "not applicable (poison sweeps in clean value: see swept_in_clean)"
+    };
+    format!(
+        "model {} on {} from {} seed(s): {} transfers, {} addresses, {} endpoints, {} inferred links, max {} hops\n{t}\nconservation: {conservation}\noutputs in {}\n",
+        r.config.model,
+        r.config.chain,
+        r.config.seeds.len(),
+        r.graph.flows.len(),
+        r.graph.nodes.len(),
+        r.endpoints.len(),
+        r.evidence.len(),
+        r.hops_max,
+        out.display()
+    )
 }

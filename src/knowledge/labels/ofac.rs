@@ -33,40 +33,46 @@ fn chain_for(addr: &str, code: Option<&str>, opts: &ImportOptions) -> Result<Cha
     chain_of_code(code).ok_or_else(|| format!("unsupported currency '{code}'"))
 }
 
-fn one(
-    addr: &str,
+/// What every entry of one file shares.
+struct Ctx<'a> {
+    code: Option<&'a str>,
+    source: &'a str,
+    opts: &'a ImportOptions,
+}
+
+/// One list entry.
+struct Entry<'a> {
+    addr: &'a str,
     location: String,
-    code: Option<&str>,
     label: String,
     actor: Option<String>,
-    source: &str,
-    opts: &ImportOptions,
-    out: &mut Parsed,
-) {
+}
+
+fn one(e: Entry<'_>, ctx: &Ctx<'_>, out: &mut Parsed) {
     let skip = |reason: String| Skipped {
-        location: location.clone(),
-        value: addr.to_string(),
+        location: e.location.clone(),
+        value: e.addr.to_string(),
         reason,
     };
-    let chain = match chain_for(addr, code, opts) {
+    let chain = match chain_for(e.addr, ctx.code, ctx.opts) {
         Ok(c) => c,
         Err(r) => return out.skipped.push(skip(r)),
     };
-    match Address::parse(chain, addr) {
+    match Address::parse(chain, e.addr) {
         Ok(address) => out.labels.push(Label {
             chain,
             address,
-            label,
-            category: opts.category.unwrap_or(Category::Sanctioned),
-            actor,
+            label: e.label,
+            category: ctx.opts.category.unwrap_or(Category::Sanctioned),
+            actor: e.actor,
             abuse: None,
-            source: source.to_string(),
-            confidence: opts.confidence.unwrap_or(OFAC_CONFIDENCE),
+            source: ctx.source.to_string(),
+            confidence: ctx.opts.confidence.unwrap_or(OFAC_CONFIDENCE),
             context: None,
         }),
-        Err(e) => {
-            let mut reason = e.to_string();
-            if chain.is_bitcoin() && addr.chars().all(|c| !c.is_ascii_uppercase()) {
+        Err(err) => {
+            let mut reason = err.to_string();
+            if chain.is_bitcoin() && e.addr.chars().all(|c| !c.is_ascii_uppercase()) {
                 reason.push_str(" (lower-cased? base58 is case-sensitive)");
             }
             out.skipped.push(skip(reason))
@@ -92,16 +98,18 @@ pub(super) fn parse_txt(name: &str, text: &str, opts: &ImportOptions) -> Parsed 
         if a.is_empty() || a.starts_with('#') {
             continue;
         }
-        one(
-            a,
-            format!("line {}", i + 1),
-            code.as_deref(),
-            "OFAC SDN sanctioned address".into(),
-            None,
-            &source,
+        let ctx = Ctx {
+            code: code.as_deref(),
+            source: &source,
             opts,
-            &mut out,
-        );
+        };
+        let entry = Entry {
+            addr: a,
+            location: format!("line {}", i + 1),
+            label: "OFAC SDN sanctioned address".into(),
+            actor: None,
+        };
+        one(entry, &ctx, &mut out);
     }
     out
 }
@@ -121,13 +129,17 @@ pub(super) fn parse_json(name: &str, text: &str, opts: &ImportOptions) -> Result
                 let location = format!("[{i}]");
                 match item.as_str() {
                     Some(a) => one(
-                        a.trim(),
-                        location,
-                        code.as_deref(),
-                        "OFAC SDN sanctioned address".into(),
-                        None,
-                        &source,
-                        opts,
+                        Entry {
+                            addr: a.trim(),
+                            location,
+                            label: "OFAC SDN sanctioned address".into(),
+                            actor: None,
+                        },
+                        &Ctx {
+                            code: code.as_deref(),
+                            source: &source,
+                            opts,
+                        },
                         &mut out,
                     ),
                     None => out.skipped.push(Skipped {
@@ -171,13 +183,17 @@ pub(super) fn parse_json(name: &str, text: &str, opts: &ImportOptions) -> Result
                 };
                 let actor = entity.map(|e| slug(&e));
                 one(
-                    addr.trim(),
-                    format!("addresses[{addr}]"),
-                    code.as_deref(),
-                    label,
-                    actor,
-                    &source,
-                    opts,
+                    Entry {
+                        addr: addr.trim(),
+                        location: format!("addresses[{addr}]"),
+                        label,
+                        actor,
+                    },
+                    &Ctx {
+                        code: code.as_deref(),
+                        source: &source,
+                        opts,
+                    },
                     &mut out,
                 );
             }

@@ -1,0 +1,583 @@
+//! The trace: given seeds, how much of their value reached which exchange, mixer, bridge, or
+//! is still resting, under a named taint model, with the paths that show it.
+//!
+//! [`load`] reads what a trace needs from the store; [`run`] is pure (no I/O): it builds the
+//! flow graph of the seeds' neighbourhood, attributes deposit addresses, replays the transfers
+//! under the model ([`engine`], [`models`]) and checks conservation. The semantics are written
+//! out in `docs/adr/0003-taint-semantics.md`.
+
+pub mod engine;
+mod load;
+pub mod models;
+pub mod paths;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
+
+use alloy_primitives::U256;
+
+pub use engine::{FEE, Injection, Role, UNKNOWN, UNSPENT};
+pub use load::{TraceInput, load};
+
+use crate::graph::deposit::{self, DepositAddress, DepositParams};
+use crate::graph::{FlowGraph, NONE};
+use crate::model::{Address, Amount, Asset, Category, Chain, Label, TxHash};
+use engine::{Replay, ReplayConfig};
+use models::{Fifo, Haircut, Lifo, Poison, TaintModel, Tiho};
+use paths::Path;
+
+/// The endpoint categories of the output contract, in display order.
+pub const CATEGORIES: [&str; 9] = [
+    "exchange",
+    "mixer",
+    "bridge",
+    "sanctioned",
+    "defi",
+    "gambling",
+    "unspent",
+    "fee",
+    "unknown",
+];
+
+/// A taint model by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ModelKind {
+    /// Poison.
+    Poison,
+    /// Haircut (the default).
+    #[default]
+    Haircut,
+    /// First in, first out.
+    Fifo,
+    /// Last in, first out.
+    Lifo,
+    /// Taint in, highest out.
+    Tiho,
+}
+
+impl ModelKind {
+    /// Name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Poison => Poison::NAME,
+            ModelKind::Haircut => Haircut::NAME,
+            ModelKind::Fifo => Fifo::NAME,
+            ModelKind::Lifo => Lifo::NAME,
+            ModelKind::Tiho => Tiho::NAME,
+        }
+    }
+
+    /// Whether the model conserves taint.
+    pub fn conserving(self) -> bool {
+        self != ModelKind::Poison
+    }
+
+    /// All models.
+    pub const ALL: [ModelKind; 5] = [
+        ModelKind::Poison,
+        ModelKind::Haircut,
+        ModelKind::Fifo,
+        ModelKind::Lifo,
+        ModelKind::Tiho,
+    ];
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown model name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown taint model '{0}' (expected poison, haircut, fifo, lifo or tiho)")]
+pub struct ModelError(pub String);
+
+impl FromStr for ModelKind {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ModelKind::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| ModelError(s.to_string()))
+    }
+}
+
+/// What to trace and how.
+#[derive(Debug, Clone)]
+pub struct TraceConfig {
+    /// Chain.
+    pub chain: Chain,
+    /// Seed addresses.
+    pub seeds: Vec<Address>,
+    /// Theft transactions: when given, only what seeds receive in them is tainted.
+    pub theft_txs: Vec<TxHash>,
+    /// Model.
+    pub model: ModelKind,
+    /// First block of the window (the seeds' balances at the end of the block before are the
+    /// opening balances).
+    pub from_block: u64,
+    /// Last block of the window, inclusive.
+    pub to_block: Option<u64>,
+    /// Hop limit.
+    pub max_hops: Option<u32>,
+    /// Dust threshold, in each asset's own units ("0.01" = 0.01 ETH, 0.01 USDC …).
+    pub min_value: Option<String>,
+    /// Label categories that stop a trace.
+    pub terminal: Vec<Category>,
+    /// Deposit-address detection.
+    pub deposit: DepositParams,
+}
+
+impl TraceConfig {
+    /// Defaults for `chain` and `seeds`: haircut, the whole history, no limits, terminal
+    /// categories exchange, mixer, bridge, defi, sanctioned.
+    pub fn new(chain: Chain, seeds: Vec<Address>) -> TraceConfig {
+        TraceConfig {
+            chain,
+            seeds,
+            theft_txs: Vec::new(),
+            model: ModelKind::Haircut,
+            from_block: 0,
+            to_block: None,
+            max_hops: None,
+            min_value: None,
+            terminal: vec![
+                Category::Exchange,
+                Category::Mixer,
+                Category::Bridge,
+                Category::Defi,
+                Category::Sanctioned,
+            ],
+            deposit: DepositParams::default(),
+        }
+    }
+
+    /// The block whose end-of-block balances open the ledgers.
+    pub fn opening_block(&self) -> u64 {
+        self.from_block.saturating_sub(1)
+    }
+}
+
+/// A bad trace input.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// Nothing to trace from.
+    #[error("no seed addresses given")]
+    NoSeeds,
+    /// A seed with no transfers and no balance in the store.
+    #[error(
+        "seed {0} has no transfers and no recorded balance in the store for {1} (fetch it first, or check the address)"
+    )]
+    SeedWithoutHistory(String, Chain),
+    /// The dust threshold does not parse.
+    #[error(transparent)]
+    MinValue(#[from] crate::model::AmountError),
+    /// The conserving model's books do not balance (a bug; the outputs are still written).
+    #[error(
+        "conservation violated for {asset}: injected {injected} ≠ accounted {accounted} (base units)"
+    )]
+    Conservation {
+        /// Asset symbol.
+        asset: String,
+        /// Injected.
+        injected: U256,
+        /// Σ endpoints.
+        accounted: U256,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Totals for one asset.
+#[derive(Debug, Clone)]
+pub struct AssetTotals {
+    /// The asset.
+    pub asset: Asset,
+    /// Key in summary.json (the symbol, made unique with the contract if two assets share it).
+    pub key: String,
+    /// Injected taint.
+    pub injected: U256,
+    /// Taint per endpoint category (all of [`CATEGORIES`]).
+    pub by_category: BTreeMap<&'static str, U256>,
+    /// Value spent beyond what the data showed (counted clean, or tainted at seeds).
+    pub unexplained: U256,
+}
+
+/// One endpoint row.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The address (None for the fee sink).
+    pub address: Option<Address>,
+    /// Entity (exchange, mixer … name; the label of an unlabelled-terminal address).
+    pub entity: String,
+    /// Category.
+    pub category: String,
+    /// Asset index into [`TraceResult::assets`].
+    pub asset: usize,
+    /// Tainted amount.
+    pub amount: U256,
+    /// Fewest hops from a seed.
+    pub min_hops: Option<u32>,
+    /// First tainted arrival (Unix seconds).
+    pub first_time: Option<i64>,
+    /// Last tainted arrival.
+    pub last_time: Option<i64>,
+    /// Shortest and largest-value paths (flow indices), if reached by transfers.
+    pub paths: Option<(Path, Path)>,
+}
+
+/// An inferred link with its evidence.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Evidence {
+    /// Heuristic name.
+    pub heuristic: &'static str,
+    /// Chain.
+    pub chain: String,
+    /// The address the inference is about.
+    pub address: String,
+    /// What it was linked to.
+    pub linked_to: String,
+    /// Entity named.
+    pub entity: String,
+    /// Parameters of the heuristic.
+    pub parameters: serde_json::Value,
+    /// Measured values behind the inference.
+    pub measured: serde_json::Value,
+    /// 0–1.
+    pub confidence: f64,
+    /// Transactions that show it.
+    pub witness_txs: Vec<String>,
+}
+
+/// Everything a trace found; the exporters write it.
+#[derive(Debug, Clone)]
+pub struct TraceResult {
+    /// Configuration used.
+    pub config: TraceConfig,
+    /// The flow graph replayed.
+    pub graph: FlowGraph,
+    /// Node roles.
+    pub roles: Vec<Role>,
+    /// Per asset, by graph asset id.
+    pub assets: Vec<AssetTotals>,
+    /// Endpoints, sorted.
+    pub endpoints: Vec<Endpoint>,
+    /// Tainted flows: (flow index, tainted amount, hop), in replay order.
+    pub tainted_flows: Vec<(usize, U256, u32)>,
+    /// Inferred links.
+    pub evidence: Vec<Evidence>,
+    /// Injected = Σ endpoints exactly, per asset (conserving models); for poison, true when
+    /// Σ endpoints ≥ injected.
+    pub conservation_ok: bool,
+    /// Poison only: clean value swept in, per asset id (Σ endpoints − injected).
+    pub swept_in: Vec<U256>,
+    /// Highest hop reached.
+    pub hops_max: u32,
+    /// Addresses with ledgers.
+    pub addresses: usize,
+    /// Labels of the nodes (for exports).
+    pub node_labels: Vec<Option<Label>>,
+}
+
+/// Run a trace on loaded input. Pure: no I/O.
+pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceError> {
+    if cfg.seeds.is_empty() {
+        return Err(TraceError::NoSeeds);
+    }
+    let TraceInput {
+        graph: g,
+        labels,
+        opening,
+        assets: asset_meta,
+    } = input;
+    // roles: seeds, labelled terminals, then deposit addresses among the rest
+    let seed_set: HashSet<&Address> = cfg.seeds.iter().collect();
+    let mut roles = vec![Role::Plain; g.nodes.len()];
+    let mut node_labels: Vec<Option<Label>> = vec![None; g.nodes.len()];
+    for (n, addr) in g.nodes.iter().enumerate() {
+        if seed_set.contains(addr) {
+            roles[n] = Role::Seed;
+        }
+        let ls = &labels[n];
+        node_labels[n] = ls.first().cloned();
+        if roles[n] == Role::Seed {
+            continue;
+        }
+        if let Some(t) = terminal_label(ls, &cfg.terminal) {
+            roles[n] = Role::Terminal {
+                category: t.category.as_str().to_string(),
+                entity: entity_of(t),
+            };
+            node_labels[n] = Some(t.clone());
+        }
+    }
+    let exchange_entity = |n: u32| -> Option<String> {
+        match roles.get(n as usize) {
+            Some(Role::Terminal { category, entity }) if category == "exchange" => {
+                Some(entity.clone())
+            }
+            _ => None,
+        }
+    };
+    let candidates: Vec<bool> = (0..g.nodes.len())
+        .map(|n| roles[n] == Role::Plain && labels[n].is_empty())
+        .collect();
+    let deposits = if cfg.terminal.contains(&Category::Exchange) {
+        deposit::detect(&g, &candidates, &exchange_entity, cfg.deposit)
+    } else {
+        Vec::new()
+    };
+    let named: Vec<String> = deposits
+        .iter()
+        .map(|d| exchange_entity(d.wallet).unwrap_or_default())
+        .collect();
+    let mut evidence = Vec::new();
+    for (d, entity) in deposits.iter().zip(named) {
+        evidence.push(deposit_evidence(&g, cfg, d, &entity));
+        roles[d.node as usize] = Role::Terminal {
+            category: "exchange".into(),
+            entity,
+        };
+    }
+
+    let theft: HashSet<u32> = cfg
+        .theft_txs
+        .iter()
+        .filter_map(|h| g.txs.iter().position(|x| x == h).map(|i| i as u32))
+        .collect();
+    let injection = if cfg.theft_txs.is_empty() {
+        Injection::SeedValue
+    } else {
+        Injection::TheftTxs(theft)
+    };
+    let min_value = match &cfg.min_value {
+        None => Vec::new(),
+        Some(s) => {
+            let x = Amount::parse_decimal(s, 36)?;
+            asset_meta
+                .iter()
+                .map(|a| {
+                    let scale = U256::from(10u8).pow(U256::from(36 - a.decimals.min(36) as u64));
+                    // ceil(x / scale): a threshold never rounds down to let dust through
+                    (x.0 + scale - U256::from(1u8)) / scale
+                })
+                .collect()
+        }
+    };
+    let rcfg = ReplayConfig {
+        injection,
+        max_hops: cfg.max_hops,
+        min_value,
+    };
+    let rep: Replay = match cfg.model {
+        ModelKind::Poison => engine::replay::<Poison>(&g, &roles, &opening, &rcfg),
+        ModelKind::Haircut => engine::replay::<Haircut>(&g, &roles, &opening, &rcfg),
+        ModelKind::Fifo => engine::replay::<Fifo>(&g, &roles, &opening, &rcfg),
+        ModelKind::Lifo => engine::replay::<Lifo>(&g, &roles, &opening, &rcfg),
+        ModelKind::Tiho => engine::replay::<Tiho>(&g, &roles, &opening, &rcfg),
+    };
+    assemble(g, roles, node_labels, asset_meta, rep, evidence, cfg)
+}
+
+fn assemble(
+    g: FlowGraph,
+    roles: Vec<Role>,
+    node_labels: Vec<Option<Label>>,
+    asset_meta: Vec<Asset>,
+    rep: Replay,
+    evidence: Vec<Evidence>,
+    cfg: &TraceConfig,
+) -> Result<TraceResult, TraceError> {
+    let n_assets = g.assets.len();
+    let credited = rep.credited(n_assets);
+    let mut assets = Vec::new();
+    let mut conservation_ok = true;
+    let mut swept_in = vec![U256::ZERO; n_assets];
+    let mut violation = None;
+    for (i, meta) in asset_meta.iter().enumerate() {
+        let mut by_category: BTreeMap<&'static str, U256> =
+            CATEGORIES.iter().map(|c| (*c, U256::ZERO)).collect();
+        for ((_, cat, a), e) in &rep.endpoints {
+            if *a as usize == i {
+                let key = CATEGORIES
+                    .iter()
+                    .find(|c| **c == cat.as_str())
+                    .copied()
+                    .unwrap_or("unknown");
+                *by_category.entry(key).or_default() += e.amount;
+            }
+        }
+        if cfg.model.conserving() {
+            if credited[i] != rep.injected[i] {
+                conservation_ok = false;
+                violation.get_or_insert((meta.symbol.clone(), rep.injected[i], credited[i]));
+            }
+        } else {
+            swept_in[i] = credited[i].saturating_sub(rep.injected[i]);
+            conservation_ok &= credited[i] >= rep.injected[i];
+        }
+        assets.push(AssetTotals {
+            asset: meta.clone(),
+            key: meta.symbol.clone(),
+            injected: rep.injected[i],
+            by_category,
+            unexplained: rep.unexplained[i],
+        });
+    }
+    // unique keys for assets sharing a symbol
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for a in &assets {
+        *seen.entry(a.key.clone()).or_default() += 1;
+    }
+    for a in &mut assets {
+        if seen[&a.key] > 1 {
+            if let crate::model::AssetId::Token(c) = a.asset.id {
+                a.key = format!("{}:{}", a.key, c.to_checksum(None));
+            }
+        }
+    }
+    let seed_nodes: HashSet<u32> = roles
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r == Role::Seed)
+        .map(|(i, _)| i as u32)
+        .collect();
+    let mut best = paths::best_paths(&g, &rep.tainted_flows, &|n| seed_nodes.contains(&n));
+    let mut endpoints: Vec<Endpoint> = rep
+        .endpoints
+        .iter()
+        .map(|((node, cat, a), e)| {
+            let (address, entity) = if *node == NONE {
+                (None, "fee sink".to_string())
+            } else {
+                let entity = match &roles[*node as usize] {
+                    Role::Terminal { entity, .. } => entity.clone(),
+                    _ => node_labels[*node as usize]
+                        .as_ref()
+                        .map(entity_of)
+                        .unwrap_or_default(),
+                };
+                (Some(g.nodes[*node as usize].clone()), entity)
+            };
+            let paths = if *node == NONE {
+                None
+            } else {
+                best.remove(&(*node, *a))
+            };
+            Endpoint {
+                address,
+                entity,
+                category: cat.clone(),
+                asset: *a as usize,
+                amount: e.amount,
+                min_hops: e.min_hops,
+                first_time: e.first_time,
+                last_time: e.last_time,
+                paths,
+            }
+        })
+        .collect();
+    let cat_rank = |c: &str| CATEGORIES.iter().position(|x| *x == c).unwrap_or(99);
+    endpoints.sort_by(|a, b| {
+        (
+            cat_rank(&a.category),
+            &assets[a.asset].key,
+            b.amount,
+            a.address.as_ref().map(|x| x.key()),
+        )
+            .cmp(&(
+                cat_rank(&b.category),
+                &assets[b.asset].key,
+                a.amount,
+                b.address.as_ref().map(|x| x.key()),
+            ))
+    });
+    let result = TraceResult {
+        config: cfg.clone(),
+        graph: g,
+        roles,
+        assets,
+        endpoints,
+        tainted_flows: rep.tainted_flows,
+        evidence,
+        conservation_ok,
+        swept_in,
+        hops_max: rep.hops_max,
+        addresses: rep.addresses,
+        node_labels,
+    };
+    if let Some((asset, injected, accounted)) = violation {
+        // outputs are still written by the caller from the error path? No: report it loudly.
+        tracing::error!(%asset, %injected, %accounted, "conservation violated");
+    }
+    Ok(result)
+}
+
+/// The label that makes an address terminal: among labels in `terminal` categories, the most
+/// confident; on a tie, the more specific entity type (mixer, bridge, exchange, defi, then
+/// sanctioned, which is a status rather than an entity type).
+pub fn terminal_label<'a>(labels: &'a [Label], terminal: &[Category]) -> Option<&'a Label> {
+    let rank = |c: Category| match c {
+        Category::Mixer => 0,
+        Category::Bridge => 1,
+        Category::Exchange => 2,
+        Category::Defi => 3,
+        Category::Gambling => 4,
+        Category::Sanctioned => 5,
+        _ => 6,
+    };
+    labels
+        .iter()
+        .filter(|l| terminal.contains(&l.category))
+        .min_by_key(|l| (std::cmp::Reverse(l.confidence), rank(l.category)))
+}
+
+/// The entity a label names: its actor, else its label text.
+pub fn entity_of(l: &Label) -> String {
+    l.actor
+        .clone()
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| l.label.clone())
+}
+
+fn deposit_evidence(
+    g: &FlowGraph,
+    cfg: &TraceConfig,
+    d: &DepositAddress,
+    entity: &str,
+) -> Evidence {
+    let share = if d.received.is_zero() {
+        0.0
+    } else {
+        // ratio of two exact amounts, as a float for display only
+        let s: f64 = d.swept.to_string().parse().unwrap_or(0.0);
+        let r: f64 = d.received.to_string().parse().unwrap_or(1.0);
+        s / r
+    };
+    Evidence {
+        heuristic: "exchange_deposit_address",
+        chain: cfg.chain.to_string(),
+        address: g.nodes[d.node as usize].to_string(),
+        linked_to: g.nodes[d.wallet as usize].to_string(),
+        entity: entity.to_string(),
+        parameters: serde_json::json!({
+            "min_share_pct": cfg.deposit.min_share_pct,
+            "window_secs": cfg.deposit.window_secs,
+        }),
+        measured: serde_json::json!({
+            "asset": g.assets[d.asset as usize].to_string(),
+            "received": d.received.to_string(),
+            "swept_within_window": d.swept.to_string(),
+            "share": (share * 10000.0).round() / 10000.0,
+        }),
+        confidence: (0.9 * share.min(1.0) * 1000.0).round() / 1000.0,
+        witness_txs: d
+            .sweep_txs
+            .iter()
+            .map(|t| g.txs[*t as usize].display(cfg.chain))
+            .collect(),
+    }
+}
