@@ -1,5 +1,7 @@
-//! Schema versions. Each entry is applied once, in order, inside one transaction together with
-//! the new `user_version`; a new version is a new entry at the end, never an edit of an old one.
+//! Schema versions. Each entry is applied once, in order, inside one write transaction together
+//! with the new `user_version` (taken before the version is read, so two processes opening a
+//! new file at once migrate it once); a new version is a new entry at the end, never an edit of
+//! an old one.
 
 use rusqlite::Connection;
 
@@ -124,11 +126,17 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
             supported: LATEST,
         });
     }
+    if current == LATEST {
+        return Ok(());
+    }
+    // Another process may be migrating the same file right now: take the write lock first
+    // (waiting up to the busy timeout), then read the version again under it.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
 }

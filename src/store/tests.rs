@@ -271,3 +271,27 @@ fn balances_by_block() {
     );
     assert_eq!(s.balances_at(Chain::ETHEREUM, 99).unwrap().len(), 1);
 }
+
+#[test]
+fn processes_opening_a_new_file_at_once_migrate_it_once() {
+    // Several connections race to create the same new database (as `fetch` and a reader do);
+    // without the write lock taken before the version is read, one fails with "table meta
+    // already exists".
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("race{round}.db"));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Store::open(&path).map(|s| s.schema_version().unwrap())
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap().unwrap(), migrations::LATEST);
+        }
+    }
+}
