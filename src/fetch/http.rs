@@ -166,7 +166,12 @@ impl HttpClient {
             limiter.until_ready().await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let mut retry_after = None;
-            match build(&self.client).send().await {
+            // without_url: reqwest puts the request URL (API key included) in its messages
+            match build(&self.client)
+                .send()
+                .await
+                .map_err(reqwest::Error::without_url)
+            {
                 Err(e) if e.is_connect() => {
                     connect_failures += 1;
                     last = format!("connection failed: {}", root_cause(&e));
@@ -181,7 +186,7 @@ impl HttpClient {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
-                    let body = match resp.bytes().await {
+                    let body = match resp.bytes().await.map_err(reqwest::Error::without_url) {
                         Ok(b) => b,
                         Err(e) if e.is_timeout() => {
                             last = "timed out reading the body".into();

@@ -3,6 +3,14 @@
 #![allow(dead_code)]
 
 pub mod anvil;
+pub mod bcoin;
+pub mod btc;
+pub mod btc_chain;
+pub mod esplora;
+pub mod evm_scenario;
+pub mod explorer;
+pub mod explorer_data;
+pub mod rpc_proxy;
 
 use std::path::PathBuf;
 

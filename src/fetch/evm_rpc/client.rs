@@ -137,8 +137,14 @@ pub fn redact_url(url: &str) -> String {
         .path_segments()
         .map(|segs| {
             segs.map(|s| {
-                let keyish = s.len() >= 16 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                if keyish { "***".to_string() } else { s.to_string() }
+                let keyish = s.len() >= 16
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if keyish {
+                    "***".to_string()
+                } else {
+                    s.to_string()
+                }
             })
             .collect()
         })
@@ -155,10 +161,16 @@ pub(crate) struct RpcClient {
     next_id: AtomicU64,
     batch_ok: AtomicBool,
     batch_size: usize,
+    concurrency: usize,
 }
 
 impl RpcClient {
-    pub(crate) fn new(http: HttpClient, url: &str, batch_size: usize) -> RpcClient {
+    pub(crate) fn new(
+        http: HttpClient,
+        url: &str,
+        batch_size: usize,
+        concurrency: usize,
+    ) -> RpcClient {
         RpcClient {
             http,
             url: url.to_string(),
@@ -166,6 +178,7 @@ impl RpcClient {
             next_id: AtomicU64::new(1),
             batch_ok: AtomicBool::new(batch_size > 1),
             batch_size: batch_size.max(1),
+            concurrency: concurrency.max(1),
         }
     }
 
@@ -220,7 +233,11 @@ impl RpcClient {
     }
 
     /// Deserialise a `result`, naming the method when it does not fit.
-    pub(crate) fn decode<T: DeserializeOwned>(&self, method: &str, v: Value) -> Result<T, FetchError> {
+    pub(crate) fn decode<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        v: Value,
+    ) -> Result<T, FetchError> {
         serde_json::from_value(v).map_err(|e| FetchError::Malformed {
             url: self.redacted.clone(),
             detail: format!("{method}: {e}"),
@@ -228,9 +245,15 @@ impl RpcClient {
     }
 
     /// Send a probe batch; true when the node answers batches.
-    pub(crate) async fn probe_batch(&self, calls: &[(&str, Value)]) -> Result<Option<Vec<Value>>, FetchError> {
+    pub(crate) async fn probe_batch(
+        &self,
+        calls: &[(&str, Value)],
+    ) -> Result<Option<Vec<Value>>, FetchError> {
         let body = Value::Array(calls.iter().map(|(m, p)| self.request(m, p)).collect());
-        let v = self.http.post_json(&self.url, &self.redacted, &body, &verdict).await?;
+        let v = self
+            .http
+            .post_json(&self.url, &self.redacted, &body, &verdict)
+            .await?;
         match v {
             Value::Array(items) if items.len() == calls.len() => {
                 let mut out = Vec::with_capacity(items.len());
@@ -252,65 +275,84 @@ impl RpcClient {
         }
     }
 
-    /// Many calls: batches of at most `batch_size` when the node takes batches, else one by
-    /// one. Results come back in the order of `calls`, each `Ok(result)` or its own error.
+    /// Many calls: batches of at most `batch_size` (up to `concurrency` in flight) when the
+    /// node takes batches, else one by one. Results come back in the order of `calls`, each
+    /// `Ok(result)` or its own error; a transport failure fails the whole call.
     pub(crate) async fn batch(
         &self,
         calls: Vec<(&'static str, Value)>,
     ) -> Result<Vec<Result<Value, CallError>>, FetchError> {
-        let mut out = Vec::with_capacity(calls.len());
-        if !self.batching() || calls.len() == 1 {
-            for (m, p) in calls {
-                match self.call_value(m, p).await {
-                    Err(CallError::Fetch(e)) => return Err(e),
-                    r => out.push(r),
-                }
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        let size = if self.batching() { self.batch_size } else { 1 };
+        // futures built eagerly (they are lazy): a closure inside the stream type trips the
+        // compiler's higher-ranked lifetime check on `Send`
+        let futs: Vec<_> = calls
+            .chunks(size)
+            .map(|c| self.batch_once(c.to_vec()))
+            .collect();
+        let done: Vec<Vec<Result<Value, CallError>>> = stream::iter(futs)
+            .buffered(self.concurrency)
+            .try_collect()
+            .await?;
+        Ok(done.into_iter().flatten().collect())
+    }
+
+    async fn singles(
+        &self,
+        chunk: Vec<(&'static str, Value)>,
+    ) -> Result<Vec<Result<Value, CallError>>, FetchError> {
+        let mut out = Vec::with_capacity(chunk.len());
+        for (m, p) in chunk {
+            match self.call_value(m, p).await {
+                Err(CallError::Fetch(e)) => return Err(e),
+                r => out.push(r),
             }
-            return Ok(out);
         }
-        for chunk in calls.chunks(self.batch_size) {
-            let reqs: Vec<Value> = chunk.iter().map(|(m, p)| self.request(m, p)).collect();
-            let first_id = reqs[0]["id"].as_u64().unwrap_or(0);
-            let v = self
-                .http
-                .post_json(&self.url, &self.redacted, &Value::Array(reqs), &verdict)
-                .await?;
-            let items = match v {
-                Value::Array(items) if items.len() == chunk.len() => sort_by_id(items),
-                other => {
-                    // a node that refuses batches (or this size): fall back to single calls
-                    tracing::warn!(
-                        url = %self.redacted,
-                        answer = %truncate(&other.to_string()),
-                        "batch request refused; sending calls one by one"
-                    );
-                    self.disable_batching();
-                    for (m, p) in chunk {
-                        match self.call_value(m, p.clone()).await {
-                            Err(CallError::Fetch(e)) => return Err(e),
-                            r => out.push(r),
-                        }
-                    }
-                    continue;
-                }
-            };
-            for (i, item) in items.into_iter().enumerate() {
-                let want = first_id + i as u64;
-                if item.get("id").and_then(Value::as_u64) != Some(want) {
-                    return Err(FetchError::Malformed {
-                        url: self.redacted.clone(),
-                        detail: format!("batch answer ids do not match the requests (expected {want})"),
-                    });
-                }
-                out.push(match (item.get("result"), item.get("error")) {
-                    (_, Some(e)) => Err(parse_error(e)),
-                    (Some(r), None) => Ok(r.clone()),
-                    (None, None) => Err(CallError::Fetch(FetchError::Malformed {
-                        url: self.redacted.clone(),
-                        detail: format!("{}: answer without result or error", chunk[i].0),
-                    })),
+        Ok(out)
+    }
+
+    async fn batch_once(
+        &self,
+        chunk: Vec<(&'static str, Value)>,
+    ) -> Result<Vec<Result<Value, CallError>>, FetchError> {
+        if chunk.len() == 1 || !self.batching() {
+            return self.singles(chunk).await;
+        }
+        let reqs: Vec<Value> = chunk.iter().map(|(m, p)| self.request(m, p)).collect();
+        let ids: Vec<u64> = reqs.iter().map(|r| r["id"].as_u64().unwrap_or(0)).collect();
+        let v = self
+            .http
+            .post_json(&self.url, &self.redacted, &Value::Array(reqs), &verdict)
+            .await?;
+        let items = match v {
+            Value::Array(items) if items.len() == chunk.len() => sort_by_id(items),
+            other => {
+                // a node that refuses batches (or batches this large): one by one from now on
+                tracing::warn!(
+                    url = %self.redacted,
+                    answer = %truncate(&other.to_string()),
+                    "batch request refused; sending calls one by one"
+                );
+                self.disable_batching();
+                return self.singles(chunk).await;
+            }
+        };
+        let mut out = Vec::with_capacity(chunk.len());
+        for ((item, want), (method, _)) in items.into_iter().zip(ids).zip(&chunk) {
+            if item.get("id").and_then(Value::as_u64) != Some(want) {
+                return Err(FetchError::Malformed {
+                    url: self.redacted.clone(),
+                    detail: format!("batch answer ids do not match the requests (expected {want})"),
                 });
             }
+            out.push(match (item.get("result"), item.get("error")) {
+                (_, Some(e)) => Err(parse_error(e)),
+                (Some(r), None) => Ok(r.clone()),
+                (None, None) => Err(CallError::Fetch(FetchError::Malformed {
+                    url: self.redacted.clone(),
+                    detail: format!("{method}: answer without result or error"),
+                })),
+            });
         }
         Ok(out)
     }
@@ -355,7 +397,11 @@ mod tests {
             message: "Method not found".into(),
         };
         assert!(e.is_unsupported());
-        assert!(is_rate_limit(&json!({"code": -32005, "message": "Rate limit exceeded"})));
-        assert!(!is_rate_limit(&json!({"code": -32000, "message": "block range too large"})));
+        assert!(is_rate_limit(
+            &json!({"code": -32005, "message": "Rate limit exceeded"})
+        ));
+        assert!(!is_rate_limit(
+            &json!({"code": -32000, "message": "block range too large"})
+        ));
     }
 }

@@ -46,12 +46,7 @@ pub(crate) fn frames_from_parity<'a>(
             let path = t.trace_address.iter().map(|&i| i as u32).collect();
             let failed = t.error.is_some();
             let (moves_value, from, to, value) = match &t.action {
-                Action::Call(c) => (
-                    c.call_type == CallType::Call,
-                    c.from,
-                    Some(c.to),
-                    c.value,
-                ),
+                Action::Call(c) => (c.call_type == CallType::Call, c.from, Some(c.to), c.value),
                 Action::Create(c) => {
                     let to = match &t.result {
                         Some(TraceOutput::Create(o)) => Some(o.address),
@@ -169,19 +164,21 @@ pub(crate) fn tx_transfers(chain: Chain, p: &TxParts<'_>) -> Result<Vec<Transfer
     let tx_index = r
         .transaction_index
         .ok_or_else(|| err("receipt has no transaction index".into()))?;
-    let tx_index = u32::try_from(tx_index).map_err(|_| err("transaction index out of range".into()))?;
-    let base = |sub: SubIndex, from: EvmAddress, to: Option<EvmAddress>, asset, amount: U256| Transfer {
-        chain,
-        tx_hash: TxHash(p.tx.hash),
-        sub,
-        block,
-        tx_index,
-        time: p.time,
-        from: Some(Address::Evm(from)),
-        to: to.map(Address::Evm),
-        asset,
-        amount: Amount(amount),
-    };
+    let tx_index =
+        u32::try_from(tx_index).map_err(|_| err("transaction index out of range".into()))?;
+    let base =
+        |sub: SubIndex, from: EvmAddress, to: Option<EvmAddress>, asset, amount: U256| Transfer {
+            chain,
+            tx_hash: TxHash(p.tx.hash),
+            sub,
+            block,
+            tx_index,
+            time: p.time,
+            from: Some(Address::Evm(from)),
+            to: to.map(Address::Evm),
+            asset,
+            amount: Amount(amount),
+        };
     let mut out = Vec::new();
 
     // 0: the fee, paid by every transaction
@@ -211,12 +208,24 @@ pub(crate) fn tx_transfers(chain: Chain, p: &TxParts<'_>) -> Result<Vec<Transfer
         let to = p.tx.to.or(r.contract_address).ok_or_else(|| {
             err("contract creation without contractAddress in the receipt".into())
         })?;
-        out.push(base(SubIndex::Value, p.tx.from, Some(to), AssetId::Native, p.tx.value));
+        out.push(base(
+            SubIndex::Value,
+            p.tx.from,
+            Some(to),
+            AssetId::Native,
+            p.tx.value,
+        ));
     }
 
     // 2: internal value moves, pre-order
     for (path, from, to, value) in internal_moves(p.frames) {
-        out.push(base(SubIndex::Internal(path), from, Some(to), AssetId::Native, value));
+        out.push(base(
+            SubIndex::Internal(path),
+            from,
+            Some(to),
+            AssetId::Native,
+            value,
+        ));
     }
 
     // 3: token transfers
@@ -232,7 +241,10 @@ pub(crate) fn tx_transfers(chain: Chain, p: &TxParts<'_>) -> Result<Vec<Transfer
 /// 32 bytes of data, an amount > 0, not removed by a reorg. `time` is the block time.
 pub(crate) fn log_transfer(chain: Chain, log: &Log, time: i64) -> Option<Transfer> {
     let topics = log.topics();
-    if log.removed || topics.len() != 3 || topics[0] != TRANSFER_TOPIC || log.data().data.len() != 32
+    if log.removed
+        || topics.len() != 3
+        || topics[0] != TRANSFER_TOPIC
+        || log.data().data.len() != 32
     {
         return None;
     }

@@ -1,0 +1,567 @@
+//! The multi-hop frontier: breadth-first from the seeds, following outgoing value forward in
+//! time, fetching every expanded address over one block window with the resumable
+//! [`driver`](super::driver).
+//!
+//! Rules (the `fetch` and `trace` commands share them):
+//! - Seeds are hop 0 and are followed from the window start. An address reached by a followed
+//!   outflow of an expanded address at block `b` gets hop = sender's hop + 1 and is followed
+//!   from the first such `b` (value it sent before it was funded from the seeds' side is not
+//!   theirs). When an earlier followed inflow turns up later, the start moves back and its
+//!   outflows are followed again.
+//! - A followed outflow: sender ≠ receiver, not the fee (the fee sink is no address), at or
+//!   after the sender's start, amount ≥ `min_value` in its asset's units.
+//! - Not expanded: addresses with a terminal label (exchange, mixer, bridge, defi, sanctioned —
+//!   call [`crate::knowledge::labels::sync_catalog_labels`] first), beyond `hops`, beyond
+//!   `max_addresses`. An expanded non-seed address with more than `service_degree` transfers in
+//!   the window is a service: fetching it stops there and its outflows are not followed. Every
+//!   such stop is in the report.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use super::driver::{self, DriverOptions, DriverTotals, Window};
+use super::progress::Progress;
+use super::{FetchError, HttpStats, Source};
+use crate::model::{Address, Amount, AssetId, SubIndex};
+use crate::store::Store;
+
+/// How far and how wide the frontier goes.
+#[derive(Debug, Clone)]
+pub struct FrontierConfig {
+    /// First block of the window.
+    pub from_block: u64,
+    /// Last block of the window; `None`: the source's head when the run starts.
+    pub to_block: Option<u64>,
+    /// Hops to follow from the seeds (0: fetch the seeds only).
+    pub hops: u32,
+    /// Most addresses to expand, seeds included (seeds are always expanded).
+    pub max_addresses: usize,
+    /// Dust: outflows below this amount, a decimal in each asset's own units ("0.01"), are not
+    /// followed.
+    pub min_value: Option<String>,
+    /// A non-seed address with more transfers than this in the window is a service.
+    pub service_degree: u64,
+    /// Blocks per checkpointed chunk.
+    pub chunk_blocks: u64,
+    /// Chunks in flight at once (one per address).
+    pub concurrency: usize,
+    /// Show the progress line on stderr.
+    pub progress: bool,
+}
+
+impl Default for FrontierConfig {
+    fn default() -> Self {
+        FrontierConfig {
+            from_block: 0,
+            to_block: None,
+            hops: 2,
+            max_addresses: 1000,
+            min_value: None,
+            service_degree: 10_000,
+            chunk_blocks: 100_000,
+            concurrency: 4,
+            progress: true,
+        }
+    }
+}
+
+/// Why the frontier did not expand (or stopped following) an address.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum StopReason {
+    /// A terminal entity by its label.
+    Terminal {
+        /// Label category.
+        category: String,
+        /// Label text.
+        label: String,
+    },
+    /// Beyond `--hops`.
+    HopLimit {
+        /// The limit.
+        hops: u32,
+    },
+    /// Beyond `--max-addresses`.
+    MaxAddresses {
+        /// The limit.
+        max: usize,
+    },
+    /// More transfers than the service threshold: fetched only up to there, not followed.
+    Service {
+        /// Transfers seen in the window.
+        degree: u64,
+        /// The threshold.
+        threshold: u64,
+    },
+    /// Reached only by outflows below `--min-value`.
+    Dust,
+}
+
+/// An address the frontier fetched.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Expanded {
+    /// Address (EIP-55 / canonical text).
+    pub address: String,
+    /// Hops from the nearest seed.
+    pub hop: u32,
+    /// First block from which its outflows are followed.
+    pub start_block: u64,
+    /// Its transfers in the window.
+    pub transfers: u64,
+}
+
+/// An address the frontier did not (fully) follow.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stopped {
+    /// Address.
+    pub address: String,
+    /// Hop at which it was reached.
+    pub hop: u32,
+    /// Why.
+    #[serde(flatten)]
+    pub reason: StopReason,
+}
+
+/// What a frontier run did. Serialised as the JSON of `moneytrail fetch --format json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FrontierReport {
+    /// Chain.
+    pub chain: String,
+    /// Source id (no credentials).
+    pub source: String,
+    /// The window.
+    pub window: Window,
+    /// Block whose end-of-block balances were recorded as opening balances.
+    pub opening_block: u64,
+    /// Seeds.
+    pub seeds: Vec<String>,
+    /// Addresses expanded per hop (index = hop).
+    pub expanded_per_hop: Vec<u64>,
+    /// Every expanded address.
+    pub expanded: Vec<Expanded>,
+    /// Every address reached but not (fully) followed, with the reason.
+    pub stopped: Vec<Stopped>,
+    /// Outflows not followed because they were below `min_value`.
+    pub dust_transfers: u64,
+    /// Transfers returned by the source in this run.
+    pub transfers_seen: u64,
+    /// Transfers newly stored in this run.
+    pub transfers_stored: u64,
+    /// Opening balances recorded in this run.
+    pub balances_recorded: u64,
+    /// Chunks fetched in this run.
+    pub chunks_fetched: u64,
+    /// Chunks found complete in the store (no request made for them).
+    pub chunks_skipped: u64,
+    /// HTTP requests sent during the run (attempts, retries included); 0 if no stats given.
+    pub requests: u64,
+    /// Wall time, seconds.
+    pub elapsed_secs: f64,
+}
+
+impl FrontierReport {
+    /// A few lines for the terminal: what was fetched, per hop, and every stop with its reason.
+    pub fn summary(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "fetched {} addresses on {} from {}, blocks {}–{} (opening balances at the end of block {})",
+            self.expanded.len(),
+            self.chain,
+            self.source,
+            self.window.from_block,
+            self.window.to_block,
+            self.opening_block
+        );
+        let hops: Vec<String> = self
+            .expanded_per_hop
+            .iter()
+            .enumerate()
+            .map(|(h, n)| format!("hop {h}: {n}"))
+            .collect();
+        let _ = writeln!(s, "  {}", hops.join(" · "));
+        let _ = writeln!(
+            s,
+            "  transfers: {} new, {} returned · chunks: {} fetched, {} already done · balances: {} · requests: {} in {:.1} s",
+            self.transfers_stored,
+            self.transfers_seen,
+            self.chunks_fetched,
+            self.chunks_skipped,
+            self.balances_recorded,
+            self.requests,
+            self.elapsed_secs
+        );
+        if self.dust_transfers > 0 {
+            let _ = writeln!(s, "  dust outflows not followed: {}", self.dust_transfers);
+        }
+        if !self.stopped.is_empty() {
+            let _ = writeln!(s, "stopped:");
+            for st in &self.stopped {
+                let why = match &st.reason {
+                    StopReason::Terminal { category, label } => {
+                        format!("terminal {category} \"{label}\"")
+                    }
+                    StopReason::HopLimit { hops } => format!("beyond --hops {hops}"),
+                    StopReason::MaxAddresses { max } => format!("beyond --max-addresses {max}"),
+                    StopReason::Service { degree, threshold } => {
+                        format!(
+                            "service: {degree} transfers > --service-degree {threshold}, not followed"
+                        )
+                    }
+                    StopReason::Dust => "reached only by dust".to_string(),
+                };
+                let _ = writeln!(s, "  {} (hop {}): {why}", st.address, st.hop);
+            }
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Queued,
+    Expanded { degree: u64 },
+    Stopped(StopReason),
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    addr: Address,
+    hop: u32,
+    start: u64,
+    state: State,
+}
+
+/// The smallest amount of an asset that is not dust: `min` in the asset's units, rounded up
+/// to a whole base unit.
+pub fn min_units(min: &str, decimals: u8) -> Result<Amount, FetchError> {
+    let bad = || {
+        FetchError::BadInput(format!(
+            "invalid --min-value '{min}' (a decimal amount such as 0.01)"
+        ))
+    };
+    let s = min.trim();
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let keep = frac.len().min(decimals as usize);
+    let (kept, cut) = frac.split_at(keep);
+    let int = if int.is_empty() { "0" } else { int };
+    let text = if kept.is_empty() {
+        int.to_string()
+    } else {
+        format!("{int}.{kept}")
+    };
+    let mut v = Amount::parse_decimal(&text, decimals).map_err(|_| bad())?;
+    if cut.bytes().any(|b| b != b'0') {
+        v = Amount(v.0.saturating_add(alloy_primitives::U256::from(1u8)));
+    }
+    Ok(v)
+}
+
+/// Fetch the seeds and the addresses their value reaches, hop by hop, into `store`.
+///
+/// Every expanded address is fetched over the same window `[cfg.from_block, to]` (`to`:
+/// `cfg.to_block` or the head at start) and gets its opening balances — native and every
+/// token it has transfers in — recorded at the end of block `from_block - 1` (block 0 for a
+/// window from genesis) with [`crate::store::Writer::set_balance`]. The trace engine opens
+/// each ledger with them (a seed's is tainted, any other's clean).
+///
+/// Resumable: chunks and balances are checkpointed with their data; a re-run sends no request
+/// for finished chunks. Labels must be in the store (call
+/// [`crate::knowledge::labels::sync_catalog_labels`] first). `stats` (the source's
+/// [`super::HttpClient::stats`]) lets the report count requests.
+pub async fn run_frontier(
+    store: &mut Store,
+    source: &dyn Source,
+    seeds: &[Address],
+    cfg: &FrontierConfig,
+    stats: Option<&HttpStats>,
+) -> Result<FrontierReport, FetchError> {
+    let started = Instant::now();
+    let chain = source.chain();
+    if seeds.is_empty() {
+        return Err(FetchError::BadInput("no seed addresses given".into()));
+    }
+    if let Some(m) = &cfg.min_value {
+        min_units(m, 18)?;
+    }
+    let mut progress = Progress::new(cfg.progress, stats);
+    let to_block = match cfg.to_block {
+        Some(b) => b,
+        None => source.head().await?,
+    };
+    if cfg.from_block > to_block {
+        return Err(FetchError::BadInput(format!(
+            "--from-block {} is after --to-block {to_block}",
+            cfg.from_block
+        )));
+    }
+    let window = Window {
+        from_block: cfg.from_block,
+        to_block,
+    };
+    let opts = DriverOptions {
+        chunk_blocks: cfg.chunk_blocks,
+        concurrency: cfg.concurrency,
+        service_degree: cfg.service_degree,
+    };
+    let mut totals = DriverTotals::default();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for s in seeds {
+        if index.contains_key(&s.key()) {
+            continue;
+        }
+        index.insert(s.key(), nodes.len());
+        nodes.push(Node {
+            addr: s.clone(),
+            hop: 0,
+            start: window.from_block,
+            state: State::Queued,
+        });
+    }
+    let seed_count = nodes.len();
+    let mut min_cache: HashMap<AssetId, Amount> = HashMap::new();
+    let mut dust = 0u64;
+    let mut expanded_count = 0usize;
+
+    loop {
+        let mut pending: Vec<usize> = (0..nodes.len())
+            .filter(|&i| matches!(nodes[i].state, State::Queued))
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        pending.sort_by_key(|&i| (nodes[i].hop, i));
+        let mut round = Vec::new();
+        for i in pending {
+            let seed = i < seed_count;
+            if !seed {
+                if let Some(stop) = terminal(store, &nodes[i].addr)? {
+                    nodes[i].state = State::Stopped(stop);
+                    continue;
+                }
+                if nodes[i].hop > cfg.hops {
+                    nodes[i].state = State::Stopped(StopReason::HopLimit { hops: cfg.hops });
+                    continue;
+                }
+                if expanded_count + round.len() >= cfg.max_addresses {
+                    nodes[i].state = State::Stopped(StopReason::MaxAddresses {
+                        max: cfg.max_addresses,
+                    });
+                    continue;
+                }
+            }
+            round.push(i);
+        }
+        if round.is_empty() {
+            continue;
+        }
+        progress.hop = round.iter().map(|&i| nodes[i].hop).max().unwrap_or(0);
+        progress.queued += round.len() as u64;
+        let jobs: Vec<(Address, bool)> = round
+            .iter()
+            .map(|&i| (nodes[i].addr.clone(), i < seed_count))
+            .collect();
+        let outcomes = driver::fetch_addresses(
+            store,
+            source,
+            &jobs,
+            window,
+            opts,
+            &mut progress,
+            &mut totals,
+        )
+        .await?;
+        expanded_count += round.len();
+        let mut work = VecDeque::new();
+        for (&i, o) in round.iter().zip(outcomes) {
+            if o.service {
+                nodes[i].state = State::Stopped(StopReason::Service {
+                    degree: o.degree,
+                    threshold: cfg.service_degree,
+                });
+            } else {
+                nodes[i].state = State::Expanded { degree: o.degree };
+                work.push_back(i);
+            }
+        }
+        // follow outflows; an earlier start found for an expanded address re-follows it
+        while let Some(i) = work.pop_front() {
+            let (addr, hop, start) = (nodes[i].addr.clone(), nodes[i].hop, nodes[i].start);
+            for t in driver::in_window(store, chain, &addr, window)? {
+                if t.sub == SubIndex::Fee || t.from.as_ref() != Some(&addr) || t.block < start {
+                    continue;
+                }
+                let Some(to) = t.to.clone() else { continue };
+                if to == addr {
+                    continue;
+                }
+                let min = match &cfg.min_value {
+                    None => Amount::ZERO,
+                    Some(m) => match min_cache.get(&t.asset) {
+                        Some(v) => *v,
+                        None => {
+                            let dec = store
+                                .asset(chain, t.asset)?
+                                .map(|a| a.decimals)
+                                .unwrap_or(18);
+                            let v = min_units(m, dec)?;
+                            min_cache.insert(t.asset, v);
+                            v
+                        }
+                    },
+                };
+                let is_dust = t.amount < min;
+                if is_dust {
+                    dust += 1;
+                }
+                match index.get(&to.key()).copied() {
+                    None => {
+                        index.insert(to.key(), nodes.len());
+                        nodes.push(Node {
+                            addr: to,
+                            hop: hop + 1,
+                            start: t.block,
+                            state: if is_dust {
+                                State::Stopped(StopReason::Dust)
+                            } else {
+                                State::Queued
+                            },
+                        });
+                    }
+                    Some(_) if is_dust => {}
+                    Some(j) => {
+                        let n = &mut nodes[j];
+                        if matches!(n.state, State::Stopped(StopReason::Dust)) {
+                            n.state = State::Queued;
+                            n.hop = hop + 1;
+                            n.start = t.block;
+                            continue;
+                        }
+                        if hop + 1 < n.hop {
+                            n.hop = hop + 1;
+                            if matches!(n.state, State::Stopped(StopReason::HopLimit { .. }))
+                                && n.hop <= cfg.hops
+                            {
+                                n.state = State::Queued;
+                            }
+                        }
+                        if j >= seed_count && t.block < n.start {
+                            n.start = t.block;
+                            if matches!(n.state, State::Expanded { .. }) {
+                                work.push_back(j);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    progress.finish();
+
+    let mut per_hop: Vec<u64> = Vec::new();
+    let mut expanded = Vec::new();
+    let mut stopped = Vec::new();
+    for n in &nodes {
+        match &n.state {
+            State::Expanded { degree } => {
+                let h = n.hop as usize;
+                if per_hop.len() <= h {
+                    per_hop.resize(h + 1, 0);
+                }
+                per_hop[h] += 1;
+                expanded.push(Expanded {
+                    address: n.addr.to_string(),
+                    hop: n.hop,
+                    start_block: n.start,
+                    transfers: *degree,
+                });
+            }
+            State::Stopped(r) => {
+                if let StopReason::Service { degree, .. } = r {
+                    let h = n.hop as usize;
+                    if per_hop.len() <= h {
+                        per_hop.resize(h + 1, 0);
+                    }
+                    per_hop[h] += 1;
+                    expanded.push(Expanded {
+                        address: n.addr.to_string(),
+                        hop: n.hop,
+                        start_block: n.start,
+                        transfers: *degree,
+                    });
+                }
+                stopped.push(Stopped {
+                    address: n.addr.to_string(),
+                    hop: n.hop,
+                    reason: r.clone(),
+                });
+            }
+            State::Queued => {}
+        }
+    }
+    Ok(FrontierReport {
+        chain: chain.to_string(),
+        source: source.id(),
+        window,
+        opening_block: window.opening_block(),
+        seeds: nodes[..seed_count]
+            .iter()
+            .map(|n| n.addr.to_string())
+            .collect(),
+        expanded_per_hop: per_hop,
+        expanded,
+        stopped,
+        dust_transfers: dust,
+        transfers_seen: totals.transfers_seen,
+        transfers_stored: totals.transfers_stored,
+        balances_recorded: totals.balances_recorded,
+        chunks_fetched: totals.chunks_fetched,
+        chunks_skipped: totals.chunks_skipped,
+        requests: progress.requests(),
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The terminal label of an address, if it has one (highest confidence first).
+fn terminal(store: &Store, addr: &Address) -> Result<Option<StopReason>, FetchError> {
+    Ok(store
+        .labels_of(addr)?
+        .into_iter()
+        .find(|(l, _)| l.category.is_terminal())
+        .map(|(l, _)| StopReason::Terminal {
+            category: l.category.as_str().to_string(),
+            label: l.label,
+        }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_value_in_asset_units() {
+        assert_eq!(
+            min_units("0.01", 18).unwrap(),
+            Amount::from_base_units(10_000_000_000_000_000)
+        );
+        assert_eq!(
+            min_units("1", 6).unwrap(),
+            Amount::from_base_units(1_000_000)
+        );
+        // more digits than the asset has: rounded up to a whole base unit
+        assert_eq!(min_units("0.001", 2).unwrap(), Amount::from_base_units(1));
+        assert_eq!(min_units("1.000", 0).unwrap(), Amount::from_base_units(1));
+        assert_eq!(min_units("0", 18).unwrap(), Amount::ZERO);
+        assert!(min_units("abc", 18).is_err());
+        assert!(min_units("-1", 18).is_err());
+        assert!(min_units("", 18).is_err());
+    }
+}
