@@ -8,12 +8,14 @@
 mod labels;
 mod migrations;
 mod transfers;
+mod utxo;
 mod writer;
 
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub use utxo::{StoredInput, StoredUtxoTx};
 pub use writer::{Checkpoint, Writer};
 
 /// A store error.
