@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use moneytrail::fetch::FetchError;
 use moneytrail::knowledge::labels::{self, ImportOptions, LabelFileError};
 use moneytrail::knowledge::{Catalog, CatalogError};
 use moneytrail::model::{
@@ -14,6 +15,8 @@ use moneytrail::model::{
 };
 use moneytrail::report::text;
 use moneytrail::store::Store;
+
+mod cli;
 
 #[derive(Parser)]
 #[command(
@@ -74,49 +77,18 @@ enum Command {
         action: LabelsCmd,
     },
     /// Follow the seeds' value under a taint model and write the output contract to --out.
-    Trace(Box<TraceArgs>),
-}
-
-#[derive(clap::Args)]
-struct TraceArgs {
-    /// Chain (ethereum, bsc, polygon, arbitrum, optimism, base, avalanche, bitcoin, evm:<id>).
-    #[arg(long)]
-    chain: String,
-    /// Seed addresses (repeat or comma-separate).
-    #[arg(
-        long = "seed",
-        value_delimiter = ',',
-        required_unless_present = "incident",
-        conflicts_with = "incident"
-    )]
-    seeds: Vec<String>,
-    /// An incident of the catalog: its seed addresses on --chain (and start block, if known).
-    #[arg(long)]
-    incident: Option<String>,
-    /// Theft transactions: only what the seeds receive in them is tainted.
-    #[arg(long = "theft-tx", value_delimiter = ',')]
-    theft_txs: Vec<String>,
-    /// poison, haircut, fifo, lifo or tiho.
-    #[arg(long, default_value = "haircut")]
-    model: String,
-    /// Do not follow taint further than this many hops from a seed.
-    #[arg(long)]
-    max_hops: Option<u32>,
-    /// Dust: transfers below this amount (in each asset's units, e.g. 0.01) are not followed.
-    #[arg(long)]
-    min_value: Option<String>,
-    /// First block of the window (seeds' balances at the end of the block before are tainted).
-    #[arg(long, default_value_t = 0)]
-    from_block: u64,
-    /// Last block of the window.
-    #[arg(long)]
-    to_block: Option<u64>,
-    /// Trace only what is in the store; fetch nothing.
-    #[arg(long)]
-    offline: bool,
-    /// Output directory.
-    #[arg(long)]
-    out: PathBuf,
+    Trace(Box<cli::trace::TraceArgs>),
+    /// Fetch the transfers of the seeds and of the addresses their value reaches, hop by hop,
+    /// into the database (resumable: a re-run continues where the last one stopped).
+    Fetch(Box<cli::fetch::FetchArgs>),
+    /// Import transactions exported by bitcoin-etl / BigQuery crypto_bitcoin (JSON Lines or a
+    /// JSON array, inputs and outputs nested; Parquet is not read).
+    Import(cli::btc::ImportArgs),
+    /// Bitcoin address clusters: multi-input heuristic without CoinJoins, change addresses.
+    Cluster {
+        #[command(subcommand)]
+        action: cli::btc::ClusterCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -215,6 +187,10 @@ fn is_bad_input(e: &anyhow::Error) -> bool {
             || c.is::<AmountError>()
             || c.is::<CategoryError>()
             || c.is::<CatalogError>()
+            || matches!(
+                c.downcast_ref::<FetchError>(),
+                Some(FetchError::BadInput(_) | FetchError::Unsupported(_))
+            )
             || matches!(
                 c.downcast_ref::<LabelFileError>(),
                 Some(LabelFileError::Io { .. } | LabelFileError::Format { .. })
@@ -359,105 +335,12 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Labels { action } => labels_cmd(&cli, action)?,
-        Command::Trace(args) => trace_cmd(&cli, args)?,
+        Command::Trace(args) => cli::trace::trace_cmd(&cli, args)?,
+        Command::Fetch(args) => cli::fetch::fetch_cmd(&cli, args)?,
+        Command::Import(args) => cli::btc::import(&cli, args)?,
+        Command::Cluster { action } => cli::btc::cluster(&cli, action)?,
     }
     Ok(())
-}
-
-fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
-    use moneytrail::trace::{self, ModelKind, TraceConfig};
-    let chain = parse_chain(&a.chain)?;
-    let model: ModelKind = a
-        .model
-        .parse()
-        .map_err(|e: trace::ModelError| bad(e.to_string()))?;
-    let cat = catalog(cli)?;
-    let mut from_block = a.from_block;
-    let seeds: Vec<Address> = match &a.incident {
-        Some(id) => {
-            let inc = cat.incident(id)?.ok_or_else(|| {
-                bad(format!(
-                    "unknown incident '{id}' (see `moneytrail incidents list`)"
-                ))
-            })?;
-            let seeds = inc.seeds(chain);
-            if seeds.is_empty() {
-                return Err(bad(format!(
-                    "incident '{id}' has no seed addresses on {chain}"
-                )));
-            }
-            if from_block == 0 {
-                from_block = inc
-                    .start_blocks
-                    .get(&chain.to_string())
-                    .copied()
-                    .unwrap_or(0);
-            }
-            seeds
-        }
-        None => a
-            .seeds
-            .iter()
-            .map(|s| Address::parse(chain, s))
-            .collect::<Result<_, _>>()?,
-    };
-    let theft_txs = a
-        .theft_txs
-        .iter()
-        .map(|h| moneytrail::model::TxHash::parse(h).map_err(|e| bad(e.to_string())))
-        .collect::<Result<Vec<_>>>()?;
-    if let Some(m) = &a.min_value {
-        moneytrail::model::Amount::parse_decimal(m, 36).map_err(|_| {
-            bad(format!(
-                "invalid --min-value '{m}' (a decimal amount such as 0.01)"
-            ))
-        })?;
-    }
-    if a.out.exists() && !a.out.is_dir() {
-        return Err(bad(format!(
-            "--out {} exists and is not a directory",
-            a.out.display()
-        )));
-    }
-    let mut store = open_store(&cli.db)?;
-    labels::sync_catalog_labels(&mut store, &cat).context("loading the catalog's labels")?;
-    if !a.offline {
-        return Err(bad(
-            "no source to fetch from: give --offline to trace what is in the store \
-             (fetching sources for trace arrive with the fetchers)",
-        ));
-    }
-    let mut cfg = TraceConfig::new(chain, seeds);
-    cfg.model = model;
-    cfg.theft_txs = theft_txs;
-    cfg.from_block = from_block;
-    cfg.to_block = a.to_block;
-    cfg.max_hops = a.max_hops;
-    cfg.min_value = a.min_value.clone();
-    let input = trace::load(&store, &cfg).map_err(trace_error)?;
-    let result = trace::run(input, &cfg).map_err(trace_error)?;
-    moneytrail::report::trace_out::write_all(&result, &a.out)
-        .with_context(|| format!("writing {}", a.out.display()))?;
-    if !cli.quiet {
-        emit(&text::trace_summary(&result, &a.out))?;
-    }
-    if !result.conservation_ok {
-        anyhow::bail!(
-            "conservation check failed for the {} model (outputs written to {} for inspection)",
-            model,
-            a.out.display()
-        );
-    }
-    Ok(())
-}
-
-/// Bad trace input (no seeds, a seed without history, a bad threshold) is exit 2.
-fn trace_error(e: moneytrail::trace::TraceError) -> anyhow::Error {
-    use moneytrail::trace::TraceError as T;
-    match e {
-        T::NoSeeds | T::SeedWithoutHistory(..) | T::MinValue(_) => bad(e.to_string()),
-        other => other.into(),
-    }
 }
 
 fn labels_cmd(cli: &Cli, action: &LabelsCmd) -> Result<()> {

@@ -216,3 +216,53 @@ fn bad_input_exits_2_naming_the_value() {
     let o = run(&db, &["incidents", "list", "--format", "xml"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn trace_and_fetch_need_a_source_and_offline_contacts_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let out = dir.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let seed = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96";
+    let base = [
+        "trace", "--chain", "ethereum", "--seed", seed, "--out", out_s,
+    ];
+    // neither a source nor --offline
+    assert_bad_input(&run(&db, &base), "--offline");
+    let o = run(&db, &["fetch", "--chain", "ethereum", "--seed", seed]);
+    assert_bad_input(&o, "--rpc-url");
+    // two sources at once: clap's usage error, exit 2
+    let two = [
+        "fetch",
+        "--chain",
+        "ethereum",
+        "--seed",
+        seed,
+        "--rpc-url",
+        "http://127.0.0.1:9",
+        "--blockscout-url",
+        "http://127.0.0.1:9/api",
+    ];
+    assert_eq!(run(&db, &two).status.code(), Some(2));
+    // a Bitcoin source for an EVM chain
+    let o = run(
+        &db,
+        &[
+            "fetch",
+            "--chain",
+            "ethereum",
+            "--seed",
+            seed,
+            "--esplora-url",
+            "http://127.0.0.1:9",
+        ],
+    );
+    assert_bad_input(&o, "ethereum");
+    // --offline with a source: the source (a closed port) is never contacted; the empty
+    // database has no history for the seed, which is the error reported
+    let mut offline = base.to_vec();
+    offline.extend(["--rpc-url", "http://127.0.0.1:9", "--offline"]);
+    let o = run(&db, &offline);
+    assert_bad_input(&o, seed);
+    assert!(!stderr(&o).contains("127.0.0.1:9"), "{}", stderr(&o));
+}

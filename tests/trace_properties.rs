@@ -6,7 +6,9 @@ use alloy_primitives::U256;
 use proptest::prelude::*;
 
 use moneytrail::graph::FlowGraph;
-use moneytrail::model::{Address, Amount, Asset, AssetId, Category, Chain, Label, SubIndex, Transfer, TxHash};
+use moneytrail::model::{
+    Address, Amount, Asset, AssetId, Category, Chain, Label, SubIndex, Transfer, TxHash,
+};
 use moneytrail::trace::{self, ModelKind, TraceConfig, TraceInput};
 
 const NODES: u8 = 9; // 0 seed, 1 second seed, 7 exchange, 8 mixer
@@ -43,7 +45,13 @@ fn transfers(steps: &[Step]) -> Vec<Transfer> {
             Transfer {
                 chain: Chain::ETHEREUM,
                 tx_hash: TxHash(alloy_primitives::B256::from(h)),
-                sub: if to.is_none() { SubIndex::Fee } else if *asset == 0 { SubIndex::Value } else { SubIndex::Log(0) },
+                sub: if to.is_none() {
+                    SubIndex::Fee
+                } else if *asset == 0 {
+                    SubIndex::Value
+                } else {
+                    SubIndex::Log(0)
+                },
                 block: 1 + i as u64 / 3,
                 tx_index: (i % 3) as u32,
                 time: 1_600_000_000 + i as i64,
@@ -85,9 +93,24 @@ fn input(ts: &[Transfer], opening: &[(u8, u64)]) -> TraceInput {
     let assets = g
         .assets
         .iter()
-        .map(|id| Asset { chain: Chain::ETHEREUM, id: *id, symbol: if *id == AssetId::Native { "ETH".into() } else { "TOK".into() }, decimals: 18 })
+        .map(|id| Asset {
+            chain: Chain::ETHEREUM,
+            id: *id,
+            symbol: if *id == AssetId::Native {
+                "ETH".into()
+            } else {
+                "TOK".into()
+            },
+            decimals: 18,
+        })
         .collect();
-    TraceInput { graph: g, labels, opening, assets }
+    TraceInput {
+        graph: g,
+        labels,
+        opening,
+        assets,
+        utxo: None,
+    }
 }
 
 fn run(ts: &[Transfer], opening: &[(u8, u64)], model: ModelKind) -> trace::TraceResult {
@@ -101,7 +124,11 @@ fn endpoint_map(r: &trace::TraceResult) -> BTreeMap<(String, String, String), U2
         .iter()
         .map(|e| {
             (
-                (e.address.as_ref().map(|a| a.key()).unwrap_or_default(), e.category.clone(), r.assets[e.asset].key.clone()),
+                (
+                    e.address.as_ref().map(|a| a.key()).unwrap_or_default(),
+                    e.category.clone(),
+                    r.assets[e.asset].key.clone(),
+                ),
                 e.amount,
             )
         })
@@ -109,7 +136,12 @@ fn endpoint_map(r: &trace::TraceResult) -> BTreeMap<(String, String, String), U2
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    (0..NODES, proptest::option::weighted(0.85, 0..NODES), 1u64..1_000_000, 0u8..2)
+    (
+        0..NODES,
+        proptest::option::weighted(0.85, 0..NODES),
+        1u64..1_000_000,
+        0u8..2,
+    )
 }
 
 proptest! {

@@ -374,7 +374,7 @@ fn theft_tx_injection_and_evidence_paths() {
         .iter()
         .find(|e| e.address == Some(addr(D)))
         .unwrap();
-    let (short, large) = ep.paths.as_ref().expect("paths");
+    let (short, large) = r.paths(ep).expect("paths");
     assert_eq!(short.flows.len(), 3);
     assert_eq!(large.flows.len(), 3);
     assert_eq!(large.bottleneck.to::<u64>(), 14);

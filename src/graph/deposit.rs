@@ -55,25 +55,30 @@ pub fn detect(
     type Key = (u32, u16);
     let mut inflows: BTreeMap<Key, Vec<(i64, U256, u32)>> = BTreeMap::new();
     let mut sweeps: BTreeMap<Key, Vec<(i64, U256, u32, u32)>> = BTreeMap::new();
+    // first pass: only addresses that send to an exchange wallet can be deposit addresses
+    let mut is_exchange: std::collections::HashMap<u32, bool> = std::collections::HashMap::new();
     for f in &g.flows {
-        if f.from == f.to {
+        if f.from == f.to || f.from == NONE || f.to == NONE {
             continue;
         }
-        if f.to != NONE && candidates.get(f.to as usize).copied().unwrap_or(false) {
-            inflows
-                .entry((f.to, f.asset))
-                .or_default()
-                .push((f.time, f.amount, f.from));
-        }
-        if f.from != NONE
-            && f.to != NONE
-            && candidates.get(f.from as usize).copied().unwrap_or(false)
-            && exchange_of(f.to).is_some()
+        if candidates.get(f.from as usize).copied().unwrap_or(false)
+            && *is_exchange
+                .entry(f.to)
+                .or_insert_with(|| exchange_of(f.to).is_some())
         {
             sweeps
                 .entry((f.from, f.asset))
                 .or_default()
                 .push((f.time, f.amount, f.to, f.tx));
+        }
+    }
+    let sweepers: std::collections::HashSet<u32> = sweeps.keys().map(|k| k.0).collect();
+    for f in &g.flows {
+        if f.from != f.to && f.to != NONE && sweepers.contains(&f.to) {
+            inflows
+                .entry((f.to, f.asset))
+                .or_default()
+                .push((f.time, f.amount, f.from));
         }
     }
     let mut found: BTreeMap<u32, DepositAddress> = BTreeMap::new();

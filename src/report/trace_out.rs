@@ -122,8 +122,10 @@ impl Exporter for Summary {
                 "min_value": r.config.min_value,
                 "theft_txs": r.config.theft_txs.iter().map(|t| t.display(r.config.chain)).collect::<Vec<_>>(),
                 "terminal_categories": r.config.terminal.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-                "deposit_min_share_pct": r.config.deposit.min_share_pct,
-                "deposit_window_secs": r.config.deposit.window_secs,
+                "deposit_detection": r.config.deposit.map(|d| serde_json::json!({
+                    "min_share_pct": d.min_share_pct,
+                    "window_secs": d.window_secs,
+                })),
             },
         });
         serde_json::to_writer_pretty(&mut *out, &v)?;
@@ -248,21 +250,16 @@ impl Exporter for Paths {
     fn write(&self, r: &TraceResult, out: &mut dyn Write) -> std::io::Result<()> {
         let chain = r.config.chain;
         for e in &r.endpoints {
-            let Some((short, large)) = &e.paths else {
+            let Some((short, large)) = r.paths(e) else {
                 continue;
             };
-            for p in [short, large] {
+            for p in [&short, &large] {
                 let steps: Vec<serde_json::Value> = p
                     .flows
                     .iter()
                     .map(|i| {
                         let f = r.graph.flows[*i];
-                        let tainted = r
-                            .tainted_flows
-                            .iter()
-                            .find(|x| x.0 == *i)
-                            .map(|x| x.1)
-                            .unwrap_or_default();
+                        let tainted = r.taint_of(*i);
                         serde_json::json!({
                             "tx_hash": r.graph.txs[f.tx as usize].display(chain),
                             "sub_index": r.graph.subs[f.sub as usize].to_string(),

@@ -1,7 +1,7 @@
 //! The replay: one pass over the flow graph's transfers in time order, per-(address, asset)
 //! ledgers of a [`TaintModel`], and the accounting of where taint ends.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 
 use alloy_primitives::U256;
 
@@ -46,12 +46,36 @@ pub struct ReplayConfig {
     pub min_value: Vec<U256>,
 }
 
-/// Category name of taint that left through fees.
-pub const FEE: &str = "fee";
+/// The endpoint categories of the output contract, in display order; endpoints refer to them
+/// by index.
+pub const CATEGORIES: [&str; 9] = [
+    "exchange",
+    "mixer",
+    "bridge",
+    "sanctioned",
+    "defi",
+    "gambling",
+    "unspent",
+    "fee",
+    "unknown",
+];
+/// Category of taint that left through fees.
+pub const FEE: u8 = 7;
 /// Category of taint resting at non-terminal addresses at the end.
-pub const UNSPENT: &str = "unspent";
-/// Category of taint not followed further (hop limit, dust).
-pub const UNKNOWN: &str = "unknown";
+pub const UNSPENT: u8 = 6;
+/// Category of taint not followed further (hop limit, dust, no address).
+pub const UNKNOWN: u8 = 8;
+
+/// The index of a category name (unknown names are `unknown`).
+pub fn category_id(name: &str) -> u8 {
+    CATEGORIES
+        .iter()
+        .position(|c| *c == name)
+        .unwrap_or(UNKNOWN as usize) as u8
+}
+
+/// Fast hash maps for integer keys (FxHash; the keys are not attacker-chosen strings).
+pub type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 /// Accumulated taint at one endpoint (address or fee sink, category, asset).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +90,8 @@ pub struct EndpointAcc {
     pub last_time: Option<i64>,
 }
 
-/// Key of an endpoint: (node or NONE for the fee sink, category, asset id).
-pub type EndpointKey = (u32, String, u16);
+/// Key of an endpoint: (node or NONE for the fee sink, category id, asset id).
+pub type EndpointKey = (u32, u8, u16);
 
 /// What the replay found.
 #[derive(Debug, Clone, Default)]
@@ -78,7 +102,7 @@ pub struct Replay {
     /// clean (tainted when the address is a seed, then also in `injected`).
     pub unexplained: Vec<U256>,
     /// Endpoints.
-    pub endpoints: BTreeMap<EndpointKey, EndpointAcc>,
+    pub endpoints: FastMap<EndpointKey, EndpointAcc>,
     /// Flows that carried taint: (flow index, tainted amount, hop).
     pub tainted_flows: Vec<(usize, U256, u32)>,
     /// Highest hop reached by taint.
@@ -103,6 +127,17 @@ impl Replay {
             e.first_time = Some(e.first_time.map_or(t, |m| m.min(t)));
             e.last_time = Some(e.last_time.map_or(t, |m| m.max(t)));
         }
+    }
+
+    /// Credit taint to an endpoint (for the UTXO replay).
+    pub(crate) fn credit_pub(
+        &mut self,
+        key: EndpointKey,
+        amount: U256,
+        hop: Option<u32>,
+        time: Option<i64>,
+    ) {
+        self.credit(key, amount, hop, time);
     }
 
     /// Σ endpoints per asset id.
@@ -130,11 +165,19 @@ pub fn replay<M: TaintModel>(
         ..Default::default()
     };
     let role = |n: u32| roles.get(n as usize).unwrap_or(&Role::Plain);
-    let is_seed = |n: u32| n != NONE && matches!(role(n), Role::Seed);
+    let seed_flags: Vec<bool> = roles.iter().map(|r| *r == Role::Seed).collect();
+    let is_seed = |n: u32| n != NONE && seed_flags.get(n as usize).copied().unwrap_or(false);
     let seed_value = matches!(cfg.injection, Injection::SeedValue);
-    let mut ledgers: HashMap<(u32, u16), M::Ledger> = HashMap::new();
+    let mut ledgers: Ledgers<M::Ledger> = Ledgers::new(g.nodes.len(), n_assets);
+    let term_cat: Vec<u8> = roles
+        .iter()
+        .map(|r| match r {
+            Role::Terminal { category, .. } => category_id(category),
+            _ => UNKNOWN,
+        })
+        .collect();
     let mut hop: Vec<u32> = vec![u32::MAX; g.nodes.len()];
-    let mut arrivals: HashMap<u32, (i64, i64)> = HashMap::new();
+    let mut arrivals: Vec<(i64, i64)> = vec![(i64::MAX, i64::MIN); g.nodes.len()];
     for (n, rl) in roles.iter().enumerate() {
         if *rl == Role::Seed {
             hop[n] = 0;
@@ -150,12 +193,12 @@ pub fn replay<M: TaintModel>(
         } else {
             U256::ZERO
         };
-        let l = ledgers.entry((node, asset)).or_default();
+        let l = ledgers.get(node, asset);
         M::deposit(l, amount, M::fresh(amount, tainted));
     }
 
     let flows = &g.flows;
-    let mut precomputed: HashMap<usize, M::Parcel> = HashMap::new();
+    let mut precomputed: FastMap<usize, M::Parcel> = FastMap::default();
     for i in 0..flows.len() {
         let f = flows[i];
         if f.from == f.to && f.from != NONE {
@@ -163,11 +206,17 @@ pub fn replay<M: TaintModel>(
         }
         let a = f.asset as usize;
         let sender_tracked = f.from != NONE && !matches!(role(f.from), Role::Terminal { .. });
-        let parcel = if let Some(p) = precomputed.remove(&i) {
+        let pre = if precomputed.is_empty() {
+            None
+        } else {
+            precomputed.remove(&i)
+        };
+        let parcel = if let Some(p) = pre {
             p
         } else if sender_tracked {
             // this ledger's outflows in the same transaction, up to its next inflow there
-            let mut group = vec![i];
+            // (most transfers are alone: no allocation then)
+            let mut more: Vec<usize> = Vec::new();
             let mut j = i + 1;
             while j < flows.len() && flows[j].tx == f.tx {
                 let h = flows[j];
@@ -175,13 +224,12 @@ pub fn replay<M: TaintModel>(
                     break;
                 }
                 if h.asset == f.asset && h.from == f.from && h.to != h.from {
-                    group.push(j);
+                    more.push(j);
                 }
                 j += 1;
             }
-            let amounts: Vec<U256> = group.iter().map(|k| flows[*k].amount).collect();
-            let total: U256 = amounts.iter().copied().sum();
-            let l = ledgers.entry((f.from, f.asset)).or_default();
+            let total: U256 = f.amount + more.iter().map(|k| flows[*k].amount).sum::<U256>();
+            let l = ledgers.get(f.from, f.asset);
             let have = M::balance(l);
             if total > have {
                 // spent more than the data shows it had: value from before the window or
@@ -196,12 +244,19 @@ pub fn replay<M: TaintModel>(
                 r.unexplained[a] += extra;
                 M::deposit(l, extra, M::fresh(extra, tainted));
             }
-            let mut parcels = M::withdraw_group(l, &amounts).into_iter();
-            let first = parcels.next().expect("group has its first flow");
-            for (k, p) in group[1..].iter().zip(parcels) {
-                precomputed.insert(*k, p);
+            if more.is_empty() {
+                M::withdraw(l, f.amount)
+            } else {
+                let mut amounts = Vec::with_capacity(more.len() + 1);
+                amounts.push(f.amount);
+                amounts.extend(more.iter().map(|k| flows[*k].amount));
+                let mut parcels = M::withdraw_group(l, &amounts).into_iter();
+                let first = parcels.next().expect("group has its first flow");
+                for (k, p) in more.iter().zip(parcels) {
+                    precomputed.insert(*k, p);
+                }
+                first
             }
-            first
         } else {
             M::fresh(f.amount, U256::ZERO)
         };
@@ -219,7 +274,7 @@ pub fn replay<M: TaintModel>(
         let to = f.to;
         if to == NONE {
             if !tainted.is_zero() {
-                r.credit((NONE, FEE.into(), f.asset), tainted, flow_hop, Some(f.time));
+                r.credit((NONE, FEE, f.asset), tainted, flow_hop, Some(f.time));
                 r.tainted_flows.push((i, tainted, flow_hop.unwrap_or(0)));
             }
             continue;
@@ -237,7 +292,7 @@ pub fn replay<M: TaintModel>(
                 } else {
                     parcel
                 };
-                let l = ledgers.entry((to, f.asset)).or_default();
+                let l = ledgers.get(to, f.asset);
                 M::deposit(l, f.amount, parcel);
                 if !tainted.is_zero() {
                     // taint into a seed is at hop 0 by definition
@@ -246,7 +301,7 @@ pub fn replay<M: TaintModel>(
                     note_arrival(&mut arrivals, to, f.time);
                 }
             }
-            Role::Terminal { category, .. } => {
+            Role::Terminal { .. } => {
                 if !tainted.is_zero() {
                     let h = flow_hop.unwrap_or(0);
                     let beyond = cfg.max_hops.is_some_and(|m| h > m);
@@ -255,9 +310,9 @@ pub fn replay<M: TaintModel>(
                         .get(a)
                         .is_some_and(|m| !m.is_zero() && f.amount < *m);
                     let cat = if beyond || dust {
-                        UNKNOWN.to_string()
+                        UNKNOWN
                     } else {
-                        category.clone()
+                        term_cat[to as usize]
                     };
                     r.credit((to, cat, f.asset), tainted, flow_hop, Some(f.time));
                     r.tainted_flows.push((i, tainted, flow_hop.unwrap_or(0)));
@@ -271,16 +326,11 @@ pub fn replay<M: TaintModel>(
                     .min_value
                     .get(a)
                     .is_some_and(|m| !m.is_zero() && f.amount < *m);
-                let l = ledgers.entry((to, f.asset)).or_default();
+                let l = ledgers.get(to, f.asset);
                 if !tainted.is_zero() && (beyond || dust) {
                     // not followed: the taint is accounted as unknown here, the value arrives clean
                     M::deposit(l, f.amount, M::fresh(f.amount, U256::ZERO));
-                    r.credit(
-                        (to, UNKNOWN.into(), f.asset),
-                        tainted,
-                        flow_hop,
-                        Some(f.time),
-                    );
+                    r.credit((to, UNKNOWN, f.asset), tainted, flow_hop, Some(f.time));
                     r.tainted_flows.push((i, tainted, h));
                     continue;
                 }
@@ -296,36 +346,98 @@ pub fn replay<M: TaintModel>(
     }
 
     // taint still held at non-terminal addresses
-    let mut keys: Vec<&(u32, u16)> = ledgers.keys().collect();
-    keys.sort();
-    for &(node, asset) in keys {
-        let t = M::taint(&ledgers[&(node, asset)]);
+    let mut nodes_touched = HashSet::new();
+    for ((node, asset), l) in ledgers.iter() {
+        nodes_touched.insert(node);
+        let t = M::taint(l);
         if t.is_zero() {
             continue;
         }
         let h = hop[node as usize];
-        let times = arrivals.get(&node);
         r.credit(
-            (node, UNSPENT.into(), asset),
+            (node, UNSPENT, asset),
             t,
             (h != u32::MAX).then_some(h),
             None,
         );
-        if let Some((first, last)) = times {
+        let (first, last) = arrivals[node as usize];
+        if first <= last {
             let e = r
                 .endpoints
-                .get_mut(&(node, UNSPENT.to_string(), asset))
+                .get_mut(&(node, UNSPENT, asset))
                 .expect("just credited");
-            e.first_time = Some(*first);
-            e.last_time = Some(*last);
+            e.first_time = Some(first);
+            e.last_time = Some(last);
         }
     }
-    r.addresses = ledgers.keys().map(|k| k.0).collect::<HashSet<_>>().len();
+    r.addresses = nodes_touched.len();
     r
 }
 
-fn note_arrival(arrivals: &mut HashMap<u32, (i64, i64)>, node: u32, time: i64) {
-    let e = arrivals.entry(node).or_insert((time, time));
+/// Ledgers per (node, asset): a table indexed directly when nodes × assets fits in a bounded
+/// amount of memory (the common case: one or a few assets), else a hash map.
+struct Ledgers<L> {
+    n_assets: usize,
+    dense: Vec<L>,
+    touched: Vec<bool>,
+    sparse: FastMap<(u32, u16), L>,
+}
+
+impl<L: Default + Clone> Ledgers<L> {
+    fn new(nodes: usize, assets: usize) -> Ledgers<L> {
+        let cells = nodes.saturating_mul(assets.max(1));
+        let dense = cells.saturating_mul(std::mem::size_of::<L>()) <= 512 << 20;
+        Ledgers {
+            n_assets: assets.max(1),
+            dense: if dense {
+                vec![L::default(); cells]
+            } else {
+                Vec::new()
+            },
+            touched: if dense {
+                vec![false; cells]
+            } else {
+                Vec::new()
+            },
+            sparse: FastMap::default(),
+        }
+    }
+
+    #[inline]
+    fn get(&mut self, node: u32, asset: u16) -> &mut L {
+        if self.dense.is_empty() {
+            self.sparse.entry((node, asset)).or_default()
+        } else {
+            let i = node as usize * self.n_assets + asset as usize;
+            self.touched[i] = true;
+            &mut self.dense[i]
+        }
+    }
+
+    /// Touched ledgers in (node, asset) order.
+    fn iter(&self) -> Vec<((u32, u16), &L)> {
+        if self.dense.is_empty() {
+            let mut v: Vec<((u32, u16), &L)> = self.sparse.iter().map(|(k, l)| (*k, l)).collect();
+            v.sort_by_key(|x| x.0);
+            v
+        } else {
+            self.touched
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| **t)
+                .map(|(i, _)| {
+                    (
+                        ((i / self.n_assets) as u32, (i % self.n_assets) as u16),
+                        &self.dense[i],
+                    )
+                })
+                .collect()
+        }
+    }
+}
+
+fn note_arrival(arrivals: &mut [(i64, i64)], node: u32, time: i64) {
+    let e = &mut arrivals[node as usize];
     e.0 = e.0.min(time);
     e.1 = e.1.max(time);
 }

@@ -20,6 +20,8 @@ pub struct TraceInput {
     pub opening: Vec<(u32, u16, U256)>,
     /// Asset metadata per asset id.
     pub assets: Vec<Asset>,
+    /// UTXO chains: the stored transactions, in time order (the replay follows outpoints).
+    pub utxo: Option<Vec<crate::store::StoredUtxoTx>>,
 }
 
 /// Read the transfers in the window, the labels, balances and asset metadata.
@@ -58,10 +60,24 @@ pub fn load(store: &Store, cfg: &TraceConfig) -> Result<TraceInput, TraceError> 
             }
         }
     }
-    let hood = neighbourhood(&window, &cfg.seeds, |a| {
-        terminal_cache.get(a).copied().unwrap_or(false)
-    });
+    // account chains: the seeds' neighbourhood; UTXO chains: the window (the replay follows
+    // outpoints, which the address-level reachability cannot see)
+    let utxo = if cfg.chain.is_bitcoin() {
+        Some(store.utxo_txs(cfg.chain)?)
+    } else {
+        None
+    };
+    let hood = if utxo.is_some() {
+        window
+    } else {
+        neighbourhood(&window, &cfg.seeds, |a| {
+            terminal_cache.get(a).copied().unwrap_or(false)
+        })
+    };
     let mut graph = FlowGraph::build(cfg.chain, &hood);
+    if graph.assets.is_empty() {
+        graph.assets.push(AssetId::Native);
+    }
     for s in &cfg.seeds {
         graph.intern(s);
     }
@@ -96,6 +112,7 @@ pub fn load(store: &Store, cfg: &TraceConfig) -> Result<TraceInput, TraceError> 
         labels,
         opening,
         assets,
+        utxo,
     })
 }
 

@@ -10,6 +10,7 @@ pub mod engine;
 mod load;
 pub mod models;
 pub mod paths;
+pub mod utxo;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -17,7 +18,7 @@ use std::str::FromStr;
 
 use alloy_primitives::U256;
 
-pub use engine::{FEE, Injection, Role, UNKNOWN, UNSPENT};
+pub use engine::{CATEGORIES, FEE, Injection, Role, UNKNOWN, UNSPENT};
 pub use load::{TraceInput, load};
 
 use crate::graph::deposit::{self, DepositAddress, DepositParams};
@@ -26,19 +27,6 @@ use crate::model::{Address, Amount, Asset, Category, Chain, Label, TxHash};
 use engine::{Replay, ReplayConfig};
 use models::{Fifo, Haircut, Lifo, Poison, TaintModel, Tiho};
 use paths::Path;
-
-/// The endpoint categories of the output contract, in display order.
-pub const CATEGORIES: [&str; 9] = [
-    "exchange",
-    "mixer",
-    "bridge",
-    "sanctioned",
-    "defi",
-    "gambling",
-    "unspent",
-    "fee",
-    "unknown",
-];
 
 /// A taint model by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -126,8 +114,8 @@ pub struct TraceConfig {
     pub min_value: Option<String>,
     /// Label categories that stop a trace.
     pub terminal: Vec<Category>,
-    /// Deposit-address detection.
-    pub deposit: DepositParams,
+    /// Deposit-address detection (None: off).
+    pub deposit: Option<DepositParams>,
 }
 
 impl TraceConfig {
@@ -150,7 +138,7 @@ impl TraceConfig {
                 Category::Defi,
                 Category::Sanctioned,
             ],
-            deposit: DepositParams::default(),
+            deposit: Some(DepositParams::default()),
         }
     }
 
@@ -225,8 +213,8 @@ pub struct Endpoint {
     pub first_time: Option<i64>,
     /// Last tainted arrival.
     pub last_time: Option<i64>,
-    /// Shortest and largest-value paths (flow indices), if reached by transfers.
-    pub paths: Option<(Path, Path)>,
+    /// Node id (NONE for the fee sink); paths come from [`TraceResult::paths`].
+    pub node: u32,
 }
 
 /// An inferred link with its evidence.
@@ -280,6 +268,27 @@ pub struct TraceResult {
     pub addresses: usize,
     /// Labels of the nodes (for exports).
     pub node_labels: Vec<Option<Label>>,
+    /// Evidence paths.
+    pub path_index: paths::PathIndex,
+}
+
+impl TraceResult {
+    /// The shortest and largest-value paths from a seed to an endpoint, if transfers reach it.
+    pub fn paths(&self, e: &Endpoint) -> Option<(Path, Path)> {
+        if e.node == NONE {
+            return None;
+        }
+        self.path_index
+            .paths(e.node, e.asset as u16, &|i| self.taint_of(i))
+    }
+
+    /// Tainted amount of a flow (0 if it carried none).
+    pub fn taint_of(&self, flow: usize) -> U256 {
+        self.tainted_flows
+            .binary_search_by_key(&flow, |x| x.0)
+            .map(|k| self.tainted_flows[k].1)
+            .unwrap_or_default()
+    }
 }
 
 /// Run a trace on loaded input. Pure: no I/O.
@@ -287,11 +296,13 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
     if cfg.seeds.is_empty() {
         return Err(TraceError::NoSeeds);
     }
+    let clock = std::time::Instant::now();
     let TraceInput {
         graph: g,
         labels,
         opening,
         assets: asset_meta,
+        utxo: utxo_txs,
     } = input;
     // roles: seeds, labelled terminals, then deposit addresses among the rest
     let seed_set: HashSet<&Address> = cfg.seeds.iter().collect();
@@ -325,18 +336,26 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
     let candidates: Vec<bool> = (0..g.nodes.len())
         .map(|n| roles[n] == Role::Plain && labels[n].is_empty())
         .collect();
-    let deposits = if cfg.terminal.contains(&Category::Exchange) {
-        deposit::detect(&g, &candidates, &exchange_entity, cfg.deposit)
-    } else {
-        Vec::new()
+    let deposits = match cfg.deposit {
+        // UTXO deposit attribution (spent with exchange inputs) is not implemented yet
+        Some(p) if cfg.terminal.contains(&Category::Exchange) && utxo_txs.is_none() => {
+            deposit::detect(&g, &candidates, &exchange_entity, p)
+        }
+        _ => Vec::new(),
     };
+    tracing::debug!(
+        secs = clock.elapsed().as_secs_f64(),
+        deposits = deposits.len(),
+        "roles and deposit detection"
+    );
     let named: Vec<String> = deposits
         .iter()
         .map(|d| exchange_entity(d.wallet).unwrap_or_default())
         .collect();
     let mut evidence = Vec::new();
     for (d, entity) in deposits.iter().zip(named) {
-        evidence.push(deposit_evidence(&g, cfg, d, &entity));
+        let p = cfg.deposit.unwrap_or_default();
+        evidence.push(deposit_evidence(&g, cfg, p, d, &entity));
         roles[d.node as usize] = Role::Terminal {
             category: "exchange".into(),
             entity,
@@ -372,14 +391,32 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
         max_hops: cfg.max_hops,
         min_value,
     };
-    let rep: Replay = match cfg.model {
-        ModelKind::Poison => engine::replay::<Poison>(&g, &roles, &opening, &rcfg),
-        ModelKind::Haircut => engine::replay::<Haircut>(&g, &roles, &opening, &rcfg),
-        ModelKind::Fifo => engine::replay::<Fifo>(&g, &roles, &opening, &rcfg),
-        ModelKind::Lifo => engine::replay::<Lifo>(&g, &roles, &opening, &rcfg),
-        ModelKind::Tiho => engine::replay::<Tiho>(&g, &roles, &opening, &rcfg),
+    let o = cfg.opening_block();
+    let rep: Replay = match (&utxo_txs, cfg.model) {
+        (None, ModelKind::Poison) => engine::replay::<Poison>(&g, &roles, &opening, &rcfg),
+        (None, ModelKind::Haircut) => engine::replay::<Haircut>(&g, &roles, &opening, &rcfg),
+        (None, ModelKind::Fifo) => engine::replay::<Fifo>(&g, &roles, &opening, &rcfg),
+        (None, ModelKind::Lifo) => engine::replay::<Lifo>(&g, &roles, &opening, &rcfg),
+        (None, ModelKind::Tiho) => engine::replay::<Tiho>(&g, &roles, &opening, &rcfg),
+        (Some(t), ModelKind::Poison) => {
+            utxo::replay::<Poison>(&g, t, &roles, &rcfg, o, cfg.to_block)
+        }
+        (Some(t), ModelKind::Haircut) => {
+            utxo::replay::<Haircut>(&g, t, &roles, &rcfg, o, cfg.to_block)
+        }
+        (Some(t), ModelKind::Fifo) => utxo::replay::<Fifo>(&g, t, &roles, &rcfg, o, cfg.to_block),
+        (Some(t), ModelKind::Lifo) => utxo::replay::<Lifo>(&g, t, &roles, &rcfg, o, cfg.to_block),
+        (Some(t), ModelKind::Tiho) => utxo::replay::<Tiho>(&g, t, &roles, &rcfg, o, cfg.to_block),
     };
-    assemble(g, roles, node_labels, asset_meta, rep, evidence, cfg)
+    let mut rep = rep;
+    // replay order is flow order already; make the lookups by flow index safe regardless
+    if !rep.tainted_flows.is_sorted_by_key(|x| x.0) {
+        rep.tainted_flows.sort_by_key(|x| x.0);
+    }
+    tracing::debug!(secs = clock.elapsed().as_secs_f64(), "replay done");
+    let r = assemble(g, roles, node_labels, asset_meta, rep, evidence, cfg);
+    tracing::debug!(secs = clock.elapsed().as_secs_f64(), "assembled");
+    r
 }
 
 fn assemble(
@@ -402,12 +439,7 @@ fn assemble(
             CATEGORIES.iter().map(|c| (*c, U256::ZERO)).collect();
         for ((_, cat, a), e) in &rep.endpoints {
             if *a as usize == i {
-                let key = CATEGORIES
-                    .iter()
-                    .find(|c| **c == cat.as_str())
-                    .copied()
-                    .unwrap_or("unknown");
-                *by_category.entry(key).or_default() += e.amount;
+                *by_category.entry(CATEGORIES[*cat as usize]).or_default() += e.amount;
             }
         }
         if cfg.model.conserving() {
@@ -439,13 +471,10 @@ fn assemble(
             }
         }
     }
-    let seed_nodes: HashSet<u32> = roles
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| **r == Role::Seed)
-        .map(|(i, _)| i as u32)
-        .collect();
-    let mut best = paths::best_paths(&g, &rep.tainted_flows, &|n| seed_nodes.contains(&n));
+    let seed_flags: Vec<bool> = roles.iter().map(|r| *r == Role::Seed).collect();
+    let path_index = paths::PathIndex::build(&g, &rep.tainted_flows, &|n| {
+        seed_flags.get(n as usize).copied().unwrap_or(false)
+    });
     let mut endpoints: Vec<Endpoint> = rep
         .endpoints
         .iter()
@@ -462,21 +491,16 @@ fn assemble(
                 };
                 (Some(g.nodes[*node as usize].clone()), entity)
             };
-            let paths = if *node == NONE {
-                None
-            } else {
-                best.remove(&(*node, *a))
-            };
             Endpoint {
                 address,
                 entity,
-                category: cat.clone(),
+                category: CATEGORIES[*cat as usize].to_string(),
                 asset: *a as usize,
                 amount: e.amount,
                 min_hops: e.min_hops,
                 first_time: e.first_time,
                 last_time: e.last_time,
-                paths,
+                node: *node,
             }
         })
         .collect();
@@ -508,6 +532,7 @@ fn assemble(
         hops_max: rep.hops_max,
         addresses: rep.addresses,
         node_labels,
+        path_index,
     };
     if let Some((asset, injected, accounted)) = violation {
         // outputs are still written by the caller from the error path? No: report it loudly.
@@ -546,6 +571,7 @@ pub fn entity_of(l: &Label) -> String {
 fn deposit_evidence(
     g: &FlowGraph,
     cfg: &TraceConfig,
+    p: DepositParams,
     d: &DepositAddress,
     entity: &str,
 ) -> Evidence {
@@ -564,8 +590,8 @@ fn deposit_evidence(
         linked_to: g.nodes[d.wallet as usize].to_string(),
         entity: entity.to_string(),
         parameters: serde_json::json!({
-            "min_share_pct": cfg.deposit.min_share_pct,
-            "window_secs": cfg.deposit.window_secs,
+            "min_share_pct": p.min_share_pct,
+            "window_secs": p.window_secs,
         }),
         measured: serde_json::json!({
             "asset": g.assets[d.asset as usize].to_string(),

@@ -13,6 +13,11 @@ pub fn mul_div_floor(a: U256, b: U256, c: U256) -> U256 {
     if c.is_zero() {
         return U256::ZERO;
     }
+    // the common case: everything fits in 128 bits, and so does the product's quotient path
+    if a.bit_len() + b.bit_len() <= 128 && c.bit_len() <= 128 {
+        let (a, b, c) = (a.to::<u128>(), b.to::<u128>(), c.to::<u128>());
+        return U256::from(a * b / c);
+    }
     match a.checked_mul(b) {
         Some(p) => p / c,
         None => {
@@ -53,6 +58,76 @@ pub trait TaintModel {
     fn withdraw_group(l: &mut Self::Ledger, amounts: &[U256]) -> Vec<Self::Parcel> {
         amounts.iter().map(|a| Self::withdraw(l, *a)).collect()
     }
+    /// A UTXO transaction as a transient node: `inputs` (value, parcel) in input order,
+    /// `outputs` the output values in order with the fee last (Σ outputs = Σ inputs). Returns
+    /// one parcel per output.
+    fn utxo_split(inputs: &[(U256, Self::Parcel)], outputs: &[U256]) -> Vec<Self::Parcel>;
+}
+
+/// Split `taint` over `outputs` in proportion to value, exactly: output i gets
+/// floor(taint·C_i/V) − floor(taint·C_(i−1)/V) with C the running sum and V the total, so the
+/// parts add up to `taint` with no rounding loss.
+pub fn proportional(taint: U256, outputs: &[U256]) -> Vec<U256> {
+    let total: U256 = outputs.iter().copied().sum();
+    let mut cum = U256::ZERO;
+    let mut prev = U256::ZERO;
+    outputs
+        .iter()
+        .map(|v| {
+            cum += *v;
+            let upto = if cum == total {
+                taint
+            } else {
+                mul_div_floor(taint, cum, total)
+            };
+            let part = upto - prev;
+            prev = upto;
+            part
+        })
+        .collect()
+}
+
+/// Taint to the highest outputs first (ties: lower index first).
+pub fn highest_first(taint: U256, outputs: &[U256]) -> Vec<U256> {
+    let mut order: Vec<(U256, usize)> = outputs.iter().copied().zip(0..).collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut left = taint;
+    let mut got = vec![U256::ZERO; outputs.len()];
+    for (v, i) in order {
+        let take = v.min(left);
+        got[i] = take;
+        left -= take;
+    }
+    got
+}
+
+/// Lay the inputs' lots end to end and cut them into the outputs, in order.
+fn slice_lots(lots: Vec<Lot>, outputs: &[U256]) -> Vec<Pieces> {
+    let mut it = lots.into_iter().filter(|l| !l.0.is_zero());
+    let mut cur: Option<Lot> = None;
+    outputs
+        .iter()
+        .map(|v| {
+            let mut need = *v;
+            let mut pieces: Vec<Lot> = Vec::new();
+            while !need.is_zero() {
+                let (amt, t) = match cur.take().or_else(|| it.next()) {
+                    Some(l) => l,
+                    None => break,
+                };
+                let take = amt.min(need);
+                need -= take;
+                if amt > take {
+                    cur = Some((amt - take, t));
+                }
+                match pieces.last_mut() {
+                    Some(last) if last.1 == t => last.0 += take,
+                    _ => pieces.push((take, t)),
+                }
+            }
+            Pieces(pieces)
+        })
+        .collect()
 }
 
 /// Tainted amount of a plain parcel.
@@ -115,6 +190,13 @@ impl TaintModel for Poison {
         }
         Plain(out)
     }
+    fn utxo_split(inputs: &[(U256, Plain)], outputs: &[U256]) -> Vec<Plain> {
+        let tainted = inputs.iter().any(|(_, p)| !p.0.is_zero());
+        outputs
+            .iter()
+            .map(|v| Plain(if tainted { *v } else { U256::ZERO }))
+            .collect()
+    }
 }
 
 /// Haircut: an outflow v carries floor(t × v / b) of the sender's taint t and balance b.
@@ -144,14 +226,21 @@ impl TaintModel for Haircut {
         l.t += parcel.0;
     }
     fn withdraw(l: &mut Pool, amount: U256) -> Plain {
-        let moved = if amount == l.b {
-            l.t
+        let moved = if l.t.is_zero() {
+            U256::ZERO
+        } else if amount == l.b || l.t == l.b {
+            // all of it, or a fully tainted balance: no division needed
+            if amount == l.b { l.t } else { amount }
         } else {
             mul_div_floor(l.t, amount, l.b)
         };
         l.t -= moved;
         l.b -= amount;
         Plain(moved)
+    }
+    fn utxo_split(inputs: &[(U256, Plain)], outputs: &[U256]) -> Vec<Plain> {
+        let t: U256 = inputs.iter().map(|(_, p)| p.0).sum();
+        proportional(t, outputs).into_iter().map(Plain).collect()
     }
 }
 
@@ -185,7 +274,16 @@ impl TaintModel for Tiho {
         l.t += parcel.0;
     }
     fn withdraw(l: &mut Pool, amount: U256) -> Plain {
-        Self::withdraw_group(l, &[amount]).remove(0)
+        // outputs: this outflow and what stays; the larger takes the taint first (tie: outflow)
+        let stay = l.b - amount;
+        let out = if amount >= stay {
+            amount.min(l.t)
+        } else {
+            l.t.saturating_sub(stay)
+        };
+        l.b = stay;
+        l.t -= out;
+        Plain(out)
     }
     fn withdraw_group(l: &mut Pool, amounts: &[U256]) -> Vec<Plain> {
         let total: U256 = amounts.iter().copied().sum();
@@ -205,6 +303,10 @@ impl TaintModel for Tiho {
         l.t = got[amounts.len()];
         got.truncate(amounts.len());
         got.into_iter().map(Plain).collect()
+    }
+    fn utxo_split(inputs: &[(U256, Plain)], outputs: &[U256]) -> Vec<Plain> {
+        let t: U256 = inputs.iter().map(|(_, p)| p.0).sum();
+        highest_first(t, outputs).into_iter().map(Plain).collect()
     }
 }
 
@@ -303,6 +405,20 @@ pub struct Lifo;
 
 macro_rules! lot_model {
     ($t:ty, $name:literal, $front:expr) => {
+        impl $t {
+            /// The inputs' lots in the order this model takes them: FIFO the input order,
+            /// LIFO the reverse (the last input's newest lot first).
+            fn utxo_lots(inputs: &[(U256, Pieces)]) -> Vec<Lot> {
+                let mut lots: Vec<Lot> = inputs
+                    .iter()
+                    .flat_map(|(_, p)| p.0.iter().copied())
+                    .collect();
+                if !$front {
+                    lots.reverse();
+                }
+                lots
+            }
+        }
         impl TaintModel for $t {
             const NAME: &'static str = $name;
             const CONSERVING: bool = true;
@@ -328,6 +444,9 @@ macro_rules! lot_model {
             }
             fn withdraw(l: &mut Lots, amount: U256) -> Pieces {
                 Pieces(l.take(amount, $front))
+            }
+            fn utxo_split(inputs: &[(U256, Pieces)], outputs: &[U256]) -> Vec<Pieces> {
+                slice_lots(Self::utxo_lots(inputs), outputs)
             }
         }
     };
@@ -400,6 +519,48 @@ mod tests {
             Pieces(vec![(u(2), false), (u(2), true)])
         );
         assert_eq!((Lifo::balance(&m), Lifo::taint(&m)), (u(6), u(1)));
+    }
+
+    #[test]
+    fn utxo_splits() {
+        let ins = [(u(60), Plain(u(60))), (u(40), Plain(u(0)))];
+        // haircut: 60% of every output (and the fee), exactly
+        let got = Haircut::utxo_split(&ins, &[u(50), u(49), u(1)]);
+        assert_eq!(got, vec![Plain(u(30)), Plain(u(29)), Plain(u(1))]);
+        let sum: U256 = got.iter().map(|p| p.0).sum();
+        assert_eq!(sum, u(60));
+        // poison: everything
+        assert_eq!(
+            Poison::utxo_split(&ins, &[u(50), u(50)]),
+            vec![Plain(u(50)), Plain(u(50))]
+        );
+        // tiho: highest first
+        assert_eq!(
+            Tiho::utxo_split(&ins, &[u(30), u(69), u(1)]),
+            vec![Plain(u(0)), Plain(u(60)), Plain(u(0))]
+        );
+        // fifo: inputs in order onto outputs in order, fee last
+        let lots = [
+            (u(60), Pieces(vec![(u(60), true)])),
+            (u(40), Pieces(vec![(u(40), false)])),
+        ];
+        assert_eq!(
+            Fifo::utxo_split(&lots, &[u(50), u(49), u(1)]),
+            vec![
+                Pieces(vec![(u(50), true)]),
+                Pieces(vec![(u(10), true), (u(39), false)]),
+                Pieces(vec![(u(1), false)])
+            ]
+        );
+        // lifo: the last input first
+        assert_eq!(
+            Lifo::utxo_split(&lots, &[u(50), u(49), u(1)]),
+            vec![
+                Pieces(vec![(u(40), false), (u(10), true)]),
+                Pieces(vec![(u(49), true)]),
+                Pieces(vec![(u(1), true)])
+            ]
+        );
     }
 
     #[test]

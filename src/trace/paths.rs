@@ -1,9 +1,13 @@
 //! Evidence paths: for every endpoint, the shortest (fewest hops) and the largest-value (widest
 //! bottleneck) time-respecting path of tainted transfers from a seed.
-
-use std::collections::HashMap;
+//!
+//! One pass over the tainted flows in replay order keeps, per (node, asset), the best arrival
+//! so far of each kind, and per flow its predecessor on each kind of path (two `u32` per
+//! flow). Paths are walked only when they are written.
 
 use alloy_primitives::U256;
+
+use super::engine::FastMap;
 
 use crate::graph::{FlowGraph, NONE};
 
@@ -28,119 +32,127 @@ pub struct Path {
     pub bottleneck: U256,
 }
 
+const NO: u32 = u32::MAX;
+
 #[derive(Clone, Copy)]
 struct Best {
     len: u32,
     width: U256,
-    last: usize,
+    last: u32,
 }
 
-/// Best paths to every (node, asset) that tainted flows reach. `tainted_flows` is the
-/// replay's list (flow index, tainted amount, hop) in replay order; `is_seed(node)`.
-pub fn best_paths(
-    g: &FlowGraph,
-    tainted_flows: &[(usize, U256, u32)],
-    is_seed: &dyn Fn(u32) -> bool,
-) -> HashMap<(u32, u16), (Path, Path)> {
-    let mut short: HashMap<(u32, u16), Best> = HashMap::new();
-    let mut wide: HashMap<(u32, u16), Best> = HashMap::new();
-    let mut pred_short: HashMap<usize, usize> = HashMap::new();
-    let mut pred_wide: HashMap<usize, usize> = HashMap::new();
-    let mut taint_of: HashMap<usize, U256> = HashMap::new();
-    for &(i, t, _) in tainted_flows {
-        let f = g.flows[i];
-        taint_of.insert(i, t);
-        if f.from == NONE {
-            continue;
-        }
-        let key_from = (f.from, f.asset);
-        let (s_len, w_width) = if is_seed(f.from) {
-            (Some(0), Some(t))
-        } else {
-            let s = short.get(&key_from).map(|b| {
-                pred_short.insert(i, b.last);
-                b.len
-            });
-            let w = wide.get(&key_from).map(|b| {
-                pred_wide.insert(i, b.last);
-                b.width.min(t)
-            });
-            (s, w)
-        };
-        if is_seed(f.from) {
-            pred_short.remove(&i);
-            pred_wide.remove(&i);
-        }
-        if f.to == NONE {
-            continue;
-        }
-        let key_to = (f.to, f.asset);
-        if let Some(l) = s_len {
-            let cand = Best {
-                len: l + 1,
-                width: t,
-                last: i,
+/// Predecessor links of the best paths to every (node, asset) tainted flows reach.
+#[derive(Debug, Clone, Default)]
+pub struct PathIndex {
+    pred_short: Vec<u32>,
+    pred_wide: Vec<u32>,
+    best: FastMap<(u32, u16), (u32, u32)>,
+}
+
+impl PathIndex {
+    /// Build from the replay's tainted flows (flow index, tainted amount, hop) in replay order.
+    pub fn build(
+        g: &FlowGraph,
+        tainted_flows: &[(usize, U256, u32)],
+        is_seed: &dyn Fn(u32) -> bool,
+    ) -> PathIndex {
+        let mut short: FastMap<(u32, u16), Best> = FastMap::default();
+        let mut wide: FastMap<(u32, u16), Best> = FastMap::default();
+        let mut pred_short = vec![NO; g.flows.len()];
+        let mut pred_wide = vec![NO; g.flows.len()];
+        for &(i, t, _) in tainted_flows {
+            let f = g.flows[i];
+            if f.from == NONE || f.to == NONE {
+                continue;
+            }
+            let (len, width) = if is_seed(f.from) {
+                (Some(0), Some(t))
+            } else {
+                let key = (f.from, f.asset);
+                let s = short.get(&key).map(|b| {
+                    pred_short[i] = b.last;
+                    b.len
+                });
+                let w = wide.get(&key).map(|b| {
+                    pred_wide[i] = b.last;
+                    b.width.min(t)
+                });
+                (s, w)
             };
-            match short.get(&key_to) {
-                Some(b) if b.len <= cand.len => {}
-                _ => {
-                    short.insert(key_to, cand);
+            let key_to = (f.to, f.asset);
+            if let Some(l) = len {
+                if short.get(&key_to).is_none_or(|b| b.len > l + 1) {
+                    short.insert(
+                        key_to,
+                        Best {
+                            len: l + 1,
+                            width: t,
+                            last: i as u32,
+                        },
+                    );
+                }
+            }
+            if let Some(w) = width {
+                if wide.get(&key_to).is_none_or(|b| b.width < w) {
+                    wide.insert(
+                        key_to,
+                        Best {
+                            len: 0,
+                            width: w,
+                            last: i as u32,
+                        },
+                    );
                 }
             }
         }
-        if let Some(w) = w_width {
-            let cand = Best {
-                len: 0,
-                width: w,
-                last: i,
-            };
-            match wide.get(&key_to) {
-                Some(b) if b.width >= cand.width => {}
-                _ => {
-                    wide.insert(key_to, cand);
-                }
-            }
+        let best = short
+            .iter()
+            .filter_map(|(k, s)| wide.get(k).map(|w| (*k, (s.last, w.last))))
+            .collect();
+        PathIndex {
+            pred_short,
+            pred_wide,
+            best,
         }
     }
-    let walk = |last: usize, preds: &HashMap<usize, usize>| {
-        let mut v = vec![last];
+
+    /// Whether paths reach (node, asset).
+    pub fn reaches(&self, node: u32, asset: u16) -> bool {
+        self.best.contains_key(&(node, asset))
+    }
+
+    /// The shortest and the largest-value path to (node, asset); `taint_of(flow)` gives the
+    /// tainted amount of a flow.
+    pub fn paths(
+        &self,
+        node: u32,
+        asset: u16,
+        taint_of: &dyn Fn(usize) -> U256,
+    ) -> Option<(Path, Path)> {
+        let (s, w) = *self.best.get(&(node, asset))?;
+        Some((
+            self.walk(s, PathKind::Shortest, taint_of),
+            self.walk(w, PathKind::Largest, taint_of),
+        ))
+    }
+
+    fn walk(&self, last: u32, kind: PathKind, taint_of: &dyn Fn(usize) -> U256) -> Path {
+        let preds = match kind {
+            PathKind::Shortest => &self.pred_short,
+            PathKind::Largest => &self.pred_wide,
+        };
+        let mut v = vec![last as usize];
         let mut cur = last;
-        while let Some(p) = preds.get(&cur) {
-            v.push(*p);
-            cur = *p;
-            if v.len() > 100_000 {
-                break;
-            }
+        while preds[cur as usize] != NO && v.len() <= preds.len() {
+            cur = preds[cur as usize];
+            v.push(cur as usize);
         }
         v.reverse();
-        v
-    };
-    let mut out = HashMap::new();
-    for (key, s) in &short {
-        let Some(w) = wide.get(key) else { continue };
-        let sp = walk(s.last, &pred_short);
-        let wp = walk(w.last, &pred_wide);
-        let bottleneck = |p: &[usize]| {
-            p.iter()
-                .map(|i| taint_of.get(i).copied().unwrap_or_default())
-                .min()
-                .unwrap_or_default()
-        };
-        out.insert(
-            *key,
-            (
-                Path {
-                    kind: PathKind::Shortest,
-                    bottleneck: bottleneck(&sp),
-                    flows: sp,
-                },
-                Path {
-                    kind: PathKind::Largest,
-                    bottleneck: bottleneck(&wp),
-                    flows: wp,
-                },
-            ),
-        );
+        let bottleneck = v.iter().map(|i| taint_of(*i)).min().unwrap_or_default();
+        Path {
+            kind,
+            flows: v,
+            bottleneck,
+        }
     }
-    out
 }

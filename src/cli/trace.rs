@@ -1,0 +1,174 @@
+//! `moneytrail trace`: fetch what the seeds' value reaches (unless `--offline`), then replay it
+//! under a taint model and write the output contract. Parsing and printing only; the work is in
+//! the library (`fetch`, `trace`, `report::trace_out`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use moneytrail::knowledge::labels;
+use moneytrail::model::{Amount, TxHash};
+use moneytrail::report::text;
+use moneytrail::trace::{self, ModelKind, TraceConfig, TraceError};
+
+use super::fetch::{
+    LimitArgs, NO_SOURCE, Plan, SourceArgs, SourceOptions, fetch_into, resolve_seeds,
+};
+use crate::{Cli, bad, catalog, emit, open_store, parse_chain};
+
+/// Hops the fetch of a trace follows when `--max-hops` does not bound it. Terminal labels,
+/// services and `--max-addresses` stop it well before on real chains; what they cut short is
+/// reported.
+const DEFAULT_FETCH_HOPS: u32 = 32;
+
+/// The file of the trace's output directory that records what the fetch did.
+const FETCH_REPORT: &str = "fetch.json";
+
+/// `moneytrail trace`.
+#[derive(clap::Args)]
+pub(crate) struct TraceArgs {
+    /// Chain (ethereum, bsc, polygon, arbitrum, optimism, base, avalanche, bitcoin, evm:<id>).
+    #[arg(long)]
+    chain: String,
+    #[command(flatten)]
+    source: SourceArgs,
+    #[command(flatten)]
+    options: SourceOptions,
+    /// Seed addresses (repeat or comma-separate).
+    #[arg(
+        long = "seed",
+        value_delimiter = ',',
+        required_unless_present = "incident",
+        conflicts_with = "incident"
+    )]
+    seeds: Vec<String>,
+    /// An incident of the catalog: its seed addresses on --chain (and start block, if known).
+    #[arg(long)]
+    incident: Option<String>,
+    /// Theft transactions: only what the seeds receive in them is tainted.
+    #[arg(long = "theft-tx", value_delimiter = ',')]
+    theft_txs: Vec<String>,
+    /// poison, haircut, fifo, lifo or tiho.
+    #[arg(long, default_value = "haircut")]
+    model: String,
+    /// Do not follow taint further than this many hops from a seed (the fetch stops there too).
+    #[arg(long)]
+    max_hops: Option<u32>,
+    /// Hops the fetch follows from the seeds (default: --max-hops, else 32).
+    #[arg(long, value_name = "N")]
+    fetch_hops: Option<u32>,
+    /// Dust: transfers below this amount (in each asset's units, e.g. 0.01) are not followed.
+    #[arg(long)]
+    min_value: Option<String>,
+    /// First block of the window (seeds' balances at the end of the block before are tainted;
+    /// default: the incident's start block, else 0).
+    #[arg(long)]
+    from_block: Option<u64>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Trace only what is in the store; fetch nothing (a source, if given, is not contacted).
+    #[arg(long)]
+    offline: bool,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `moneytrail trace`.
+pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
+    let chain = parse_chain(&a.chain)?;
+    let model: ModelKind = a
+        .model
+        .parse()
+        .map_err(|e: trace::ModelError| bad(e.to_string()))?;
+    let cat = catalog(cli)?;
+    let (seeds, start) = resolve_seeds(&cat, chain, a.incident.as_deref(), &a.seeds)?;
+    let from_block = a.from_block.or(start);
+    let theft_txs = a
+        .theft_txs
+        .iter()
+        .map(|h| TxHash::parse(h).map_err(|e| bad(e.to_string())))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(m) = &a.min_value {
+        Amount::parse_decimal(m, 36).map_err(|_| {
+            bad(format!(
+                "invalid --min-value '{m}' (a decimal amount such as 0.01)"
+            ))
+        })?;
+    }
+    if a.out.exists() && !a.out.is_dir() {
+        return Err(bad(format!(
+            "--out {} exists and is not a directory",
+            a.out.display()
+        )));
+    }
+    if !a.offline && !a.source.given() {
+        return Err(bad(format!(
+            "{NO_SOURCE}; or --offline to trace what is in the database"
+        )));
+    }
+    let mut store = open_store(&cli.db)?;
+    labels::sync_catalog_labels(&mut store, &cat).context("loading the catalog's labels")?;
+
+    let fetched = if a.offline {
+        None
+    } else {
+        let plan = Plan {
+            chain,
+            seeds: &seeds,
+            hops: a.fetch_hops.or(a.max_hops).unwrap_or(DEFAULT_FETCH_HOPS),
+            from_block,
+            min_value: a.min_value.clone(),
+            limits: &a.limits,
+            progress: !cli.quiet,
+        };
+        Some(fetch_into(&mut store, &a.source, &a.options, &plan)?)
+    };
+
+    let mut cfg = TraceConfig::new(chain, seeds);
+    cfg.model = model;
+    cfg.theft_txs = theft_txs;
+    cfg.from_block = from_block.unwrap_or(0);
+    cfg.to_block = a.limits.to_block;
+    cfg.max_hops = a.max_hops;
+    cfg.min_value = a.min_value.clone();
+    let input = trace::load(&store, &cfg).map_err(trace_error)?;
+    let result = trace::run(input, &cfg).map_err(trace_error)?;
+    moneytrail::report::trace_out::write_all(&result, &a.out)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    if let Some(f) = &fetched {
+        let path = a.out.join(FETCH_REPORT);
+        std::fs::write(&path, serde_json::to_string_pretty(f)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        let (cut, truncated) = f.cut_short();
+        if cut > 0 || truncated {
+            tracing::warn!(
+                "the fetch did not follow {cut} address(es) to the end (hop or address limits, \
+                 services, dust{}); taint resting there may have moved on — see {}",
+                if truncated { ", --max-txs" } else { "" },
+                path.display()
+            );
+        }
+    }
+    if !cli.quiet {
+        emit(&text::trace_summary(&result, &a.out))?;
+    }
+    if !result.conservation_ok {
+        anyhow::bail!(
+            "conservation check failed for the {} model (outputs written to {} for inspection)",
+            model,
+            a.out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Bad trace input (no seeds, a seed without history, a bad threshold) is exit 2.
+fn trace_error(e: TraceError) -> anyhow::Error {
+    match e {
+        TraceError::NoSeeds | TraceError::SeedWithoutHistory(..) | TraceError::MinValue(_) => {
+            bad(e.to_string())
+        }
+        other => other.into(),
+    }
+}
