@@ -53,8 +53,22 @@ pub struct Store {
 impl Store {
     /// Open (creating if missing) the database at `path` and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path)?;
-        Self::init(conn, true)
+        // Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is
+        // locked" at once, without waiting, when another process holds the file at that moment
+        // (two commands opening a new database together). Retry for a bounded while.
+        let mut attempt = 0;
+        loop {
+            let conn = Connection::open(path)?;
+            match Self::init(conn, true) {
+                Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 100 =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20 + fastrand::u64(0..30)));
+                }
+                r => return r,
+            }
+        }
     }
 
     /// A private in-memory database (tests, the offline demo).
