@@ -10,5 +10,6 @@ pub mod graph;
 pub mod knowledge;
 pub mod model;
 pub mod report;
+pub mod screen;
 pub mod store;
 pub mod trace;

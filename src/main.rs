@@ -89,6 +89,12 @@ enum Command {
         #[command(subcommand)]
         action: cli::btc::ClusterCmd,
     },
+    /// Screen deposits (addresses or tx hashes) against the screening index: risk 0–10,
+    /// exposure, hops, evidence path; `screen index --trace DIR…` rebuilds the index.
+    Screen(Box<cli::screen::ScreenArgs>),
+    /// The screening HTTP service (POST /v1/screen, GET /v1/address/{chain}/{addr}, /health,
+    /// /metrics, /openapi.json); bearer token from MONEYTRAIL_TOKEN; SIGHUP reloads the index.
+    Serve(cli::screen::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -339,6 +345,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fetch(args) => cli::fetch::fetch_cmd(&cli, args)?,
         Command::Import(args) => cli::btc::import(&cli, args)?,
         Command::Cluster { action } => cli::btc::cluster(&cli, action)?,
+        Command::Screen(args) => cli::screen::screen_cmd(&cli, args)?,
+        Command::Serve(args) => cli::screen::serve_cmd(&cli, args)?,
     }
     Ok(())
 }

@@ -3,4 +3,5 @@
 
 pub(crate) mod btc;
 pub(crate) mod fetch;
+pub(crate) mod screen;
 pub(crate) mod trace;

@@ -113,6 +113,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (chain, address_id, asset, block)
     ) WITHOUT ROWID;
     "#,
+    // v3: the screening index (src/screen, ADR 0007): one row per (chain, address) an indexed
+    // trace reached; `record` is the JSON of `screen::Taint`. Rebuilt whole by `screen index`.
+    r#"
+    CREATE TABLE screen_taint (
+        chain   TEXT NOT NULL,
+        address TEXT NOT NULL,   -- canonical key, as in addresses.addr
+        hops    INTEGER NOT NULL,
+        record  TEXT NOT NULL,
+        PRIMARY KEY (chain, address)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The newest schema version this build knows.
