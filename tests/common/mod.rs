@@ -11,6 +11,7 @@ pub mod evm_scenario;
 pub mod explorer;
 pub mod explorer_data;
 pub mod rpc_proxy;
+pub mod trace_chain;
 
 use std::path::PathBuf;
 
