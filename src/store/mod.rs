@@ -16,7 +16,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension};
 
 pub use utxo::{StoredInput, StoredUtxoTx};
-pub use writer::{Checkpoint, Writer};
+pub use writer::{BulkIds, Checkpoint, Writer};
 
 /// A store error.
 #[derive(Debug, thiserror::Error)]

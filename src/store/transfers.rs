@@ -124,6 +124,20 @@ impl Store {
         Ok(out)
     }
 
+    /// Where a stored transaction is: (block, index in the block, block time) of any of its
+    /// transfers; `None` when no transfer of it is stored.
+    pub fn tx_position(&self, chain: Chain, tx: &TxHash) -> Result<Option<(u64, u32, i64)>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT block, tx_index, time FROM transfers WHERE chain = ?1 AND tx_hash = ?2
+                 LIMIT 1",
+                params![chain.to_string(), tx.0.as_slice()],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+    }
+
     /// Metadata of an asset, if recorded. Native assets fall back to the chain's defaults.
     pub fn asset(&self, chain: Chain, id: AssetId) -> Result<Option<Asset>> {
         let row: Option<(String, u8)> = self

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Transaction, params};
+use rustc_hash::FxHashMap;
 
 use super::Result;
 use crate::model::{Address, Amount, Asset, AssetId, Chain, Label, Spend, Transfer, TxOutput};
@@ -29,6 +30,24 @@ pub struct Checkpoint {
     pub complete: bool,
 }
 
+/// Interned address ids kept across the writers of a bulk import (see
+/// [`Writer::insert_transfers_bulk`]). An id is valid once the writer that created it has
+/// committed; a bulk import that fails stops, and drops this cache with it.
+#[derive(Debug, Default)]
+pub struct BulkIds {
+    ids: FxHashMap<(Chain, Address), i64>,
+    chains: FxHashMap<Chain, String>,
+    assets: FxHashMap<AssetId, String>,
+}
+
+const INSERT_TRANSFER: &str = "INSERT INTO transfers(chain, tx_hash, sub_class, sub_key, block,
+                                   tx_index, time, from_id, to_id, asset, amount)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT DO NOTHING";
+
+const INTERN_ADDRESS: &str = "INSERT INTO addresses(chain, addr) VALUES (?1, ?2)
+             ON CONFLICT(chain, addr) DO UPDATE SET addr = excluded.addr RETURNING id";
+
 /// A write transaction. Dropping it without [`Writer::commit`] rolls everything back.
 pub struct Writer<'a> {
     tx: Transaction<'a>,
@@ -49,10 +68,7 @@ impl<'a> Writer<'a> {
             return Ok(*id);
         }
         let chain_name = chain.to_string();
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO addresses(chain, addr) VALUES (?1, ?2)
-             ON CONFLICT(chain, addr) DO UPDATE SET addr = excluded.addr RETURNING id",
-        )?;
+        let mut stmt = self.tx.prepare_cached(INTERN_ADDRESS)?;
         let id: i64 = stmt.query_row(params![chain_name, key], |r| r.get(0))?;
         self.ids.insert((chain, key.to_string()), id);
         Ok(id)
@@ -69,12 +85,7 @@ impl<'a> Writer<'a> {
             None => None,
         };
         let (class, key) = t.sub.to_parts();
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO transfers(chain, tx_hash, sub_class, sub_key, block, tx_index, time,
-                                   from_id, to_id, asset, amount)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT DO NOTHING",
-        )?;
+        let mut stmt = self.tx.prepare_cached(INSERT_TRANSFER)?;
         let n = stmt.execute(params![
             t.chain.to_string(),
             t.tx_hash.0.as_slice(),
@@ -88,6 +99,67 @@ impl<'a> Writer<'a> {
             t.asset.key(),
             t.amount.to_be_trimmed(),
         ])?;
+        Ok(n == 1)
+    }
+
+    /// Insert many transfers with one prepared statement, interning addresses through `ids`
+    /// (kept by the caller across the writers of a bulk import). Returns how many were not
+    /// stored before. Same rows as [`Writer::insert_transfer`] one by one.
+    pub fn insert_transfers_bulk(&mut self, ts: &[Transfer], ids: &mut BulkIds) -> Result<u64> {
+        let mut ins = self.tx.prepare_cached(INSERT_TRANSFER)?;
+        let mut intern = self.tx.prepare_cached(INTERN_ADDRESS)?;
+        let mut id_of =
+            |chain: Chain, a: &Option<Address>, ids: &mut BulkIds| -> Result<Option<i64>> {
+                let Some(a) = a else { return Ok(None) };
+                if let Some(id) = ids.ids.get(&(chain, a.clone())) {
+                    return Ok(Some(*id));
+                }
+                let name = ids.chains.entry(chain).or_insert_with(|| chain.to_string());
+                let id: i64 = intern.query_row(params![name.as_str(), a.key()], |r| r.get(0))?;
+                ids.ids.insert((chain, a.clone()), id);
+                Ok(Some(id))
+            };
+        let mut new = 0;
+        for t in ts {
+            let from = id_of(t.chain, &t.from, ids)?;
+            let to = id_of(t.chain, &t.to, ids)?;
+            let (class, key) = t.sub.to_parts();
+            let chain = ids
+                .chains
+                .entry(t.chain)
+                .or_insert_with(|| t.chain.to_string());
+            let asset = ids.assets.entry(t.asset).or_insert_with(|| t.asset.key());
+            new += ins.execute(params![
+                chain.as_str(),
+                t.tx_hash.0.as_slice(),
+                class,
+                key,
+                t.block as i64,
+                t.tx_index,
+                t.time,
+                from,
+                to,
+                asset.as_str(),
+                t.amount.to_be_trimmed(),
+            ])? as u64;
+        }
+        Ok(new)
+    }
+
+    /// Record an asset unless one is recorded already; returns `false` when it was there.
+    pub fn insert_asset(&mut self, a: &Asset) -> Result<bool> {
+        let n = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO assets(chain, asset, symbol, decimals) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(chain, asset) DO NOTHING",
+            )?
+            .execute(params![
+                a.chain.to_string(),
+                a.id.key(),
+                a.symbol,
+                a.decimals
+            ])?;
         Ok(n == 1)
     }
 
