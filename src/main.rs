@@ -81,9 +81,10 @@ enum Command {
     /// Fetch the transfers of the seeds and of the addresses their value reaches, hop by hop,
     /// into the database (resumable: a re-run continues where the last one stopped).
     Fetch(Box<cli::fetch::FetchArgs>),
-    /// Import transactions exported by bitcoin-etl / BigQuery crypto_bitcoin (JSON Lines or a
-    /// JSON array, inputs and outputs nested; Parquet is not read).
-    Import(cli::btc::ImportArgs),
+    /// Import chain exports offline: ethereum-etl / BigQuery crypto_ethereum tables (CSV or
+    /// Parquet, one file per table) or bitcoin-etl / BigQuery crypto_bitcoin transactions
+    /// (JSON Lines, a JSON array or Parquet).
+    Import(cli::import::ImportArgs),
     /// Bitcoin address clusters: multi-input heuristic without CoinJoins, change addresses.
     Cluster {
         #[command(subcommand)]
@@ -343,7 +344,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Labels { action } => labels_cmd(&cli, action)?,
         Command::Trace(args) => cli::trace::trace_cmd(&cli, args)?,
         Command::Fetch(args) => cli::fetch::fetch_cmd(&cli, args)?,
-        Command::Import(args) => cli::btc::import(&cli, args)?,
+        Command::Import(args) => cli::import::import(&cli, args)?,
         Command::Cluster { action } => cli::btc::cluster(&cli, action)?,
         Command::Screen(args) => cli::screen::screen_cmd(&cli, args)?,
         Command::Serve(args) => cli::screen::serve_cmd(&cli, args)?,

@@ -1,11 +1,9 @@
 //! The Bitcoin commands of the command line: `fetch --chain bitcoin` (Esplora / bitcoind),
-//! `import --format bitcoin-etl`, `cluster explain`. Parsing and printing only; the work is in
-//! the library (`fetch::bitcoin_cmd`, `fetch::bitcoin_etl`, `graph::cluster`).
-
-use std::path::PathBuf;
+//! `cluster explain` (`import` is in `cli::import`). Parsing and printing only; the work is in
+//! the library (`fetch::bitcoin_cmd`, `graph::cluster`).
 
 use anyhow::Result;
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 
 use moneytrail::fetch::bitcoin_cmd::{self, BitcoinFetch, BitcoinSourceSpec};
 use moneytrail::fetch::utxo_frontier::UtxoFrontierConfig;
@@ -14,28 +12,6 @@ use moneytrail::model::{Address, Chain};
 
 use super::fetch::{Plan, SourceArgs, SourceOptions};
 use crate::{Cli, Format, bad, emit, open_store, parse_chain, print_json};
-
-/// `moneytrail import`.
-#[derive(clap::Args)]
-pub(crate) struct ImportArgs {
-    /// Export format.
-    #[arg(long, value_enum)]
-    format: ImportFormat,
-    /// Chain of the export (bitcoin, bitcoin-testnet, bitcoin-signet, bitcoin-regtest).
-    #[arg(long, default_value = "bitcoin")]
-    chain: String,
-    /// Files (JSON Lines, or one JSON array).
-    #[arg(required = true)]
-    paths: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    output: Format,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ImportFormat {
-    /// bitcoin-etl `transactions.json` / BigQuery `crypto_bitcoin.transactions` as JSON.
-    BitcoinEtl,
-}
 
 /// `moneytrail cluster …`.
 #[derive(Subcommand)]
@@ -106,33 +82,6 @@ pub(crate) fn bitcoin_fetch(
             ..Default::default()
         },
     })
-}
-
-/// `moneytrail import`.
-pub(crate) fn import(cli: &Cli, a: &ImportArgs) -> Result<()> {
-    let chain = parse_chain(&a.chain)?;
-    let ImportFormat::BitcoinEtl = a.format;
-    let Chain::Bitcoin(network) = chain else {
-        return Err(bad(format!(
-            "--format bitcoin-etl imports Bitcoin; {chain} is not a Bitcoin chain"
-        )));
-    };
-    for p in &a.paths {
-        if !p.is_file() {
-            return Err(bad(format!("{} is not a readable file", p.display())));
-        }
-    }
-    let mut store = open_store(&cli.db)?;
-    let rep = moneytrail::fetch::bitcoin_etl::import_files(&mut store, network, &a.paths)?;
-    match a.output {
-        Format::Json => print_json(&rep)?,
-        Format::Table if !cli.quiet => emit(&format!(
-            "imported {} transactions from {} file(s): {} new, {} unconfirmed skipped\n",
-            rep.txs_read, rep.files, rep.txs_new, rep.txs_unconfirmed
-        ))?,
-        Format::Table => {}
-    }
-    Ok(())
 }
 
 /// `moneytrail cluster …`.

@@ -1,6 +1,10 @@
 //! Offline import of bitcoin-etl / BigQuery `crypto_bitcoin` transaction exports: JSON Lines
-//! (one transaction a line, bitcoin-etl's `transactions.json`) or one JSON array, with nested
-//! `inputs` and `outputs`. Parquet is not read (export JSON from BigQuery instead).
+//! (one transaction a line, bitcoin-etl's `transactions.json`), one JSON array, or Parquet
+//! (BigQuery's `EXPORT DATA … FORMAT PARQUET` of `crypto_bitcoin.transactions`: `inputs` and
+//! `outputs` as lists of structs, values `NUMERIC`, `block_timestamp` a `TIMESTAMP`), with
+//! nested `inputs` and `outputs`. A Parquet row is read with polars into the same record a
+//! JSON line gives (integers and decimals exact, timestamps in Unix seconds; a floating-point
+//! column is refused), so both go through one parser and store identical rows.
 //!
 //! Fields read: `hash`, `block_number`, `block_timestamp` (Unix seconds, or BigQuery's
 //! `"2022-03-23 10:00:00 UTC"`), `index` (position in the block; when absent — BigQuery has
@@ -24,9 +28,12 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::FetchError;
+use super::etl_table::{FileFormat, file_format, row_error};
 use super::utxo::{BlockPos, UtxoInput, UtxoOutput, UtxoTx, decode_hex};
 use crate::model::{Address, BitcoinNetwork, Chain, OutPoint, TxHash};
 use crate::store::Store;
+
+mod parquet;
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -52,8 +59,12 @@ fn sats(v: Option<&Value>, what: &str) -> Result<u64, String> {
             .as_u64()
             .ok_or_else(|| format!("{what} {n} is not a whole number of satoshis")),
         Some(Value::String(s)) => {
+            // a NUMERIC / decimal export writes "5000.000000000"
             let t = s.trim();
-            let t = t.strip_suffix(".0").unwrap_or(t);
+            let t = match t.split_once('.') {
+                Some((i, f)) if f.bytes().all(|b| b == b'0') => i,
+                _ => t,
+            };
             t.parse::<u64>()
                 .map_err(|_| format!("{what} '{s}' is not a whole number of satoshis"))
         }
@@ -256,7 +267,9 @@ fn records(path: &Path) -> Result<Vec<(usize, Value)>, FetchError> {
     Ok(out)
 }
 
-/// Import `files` into `store` for `network` (one transaction per 5,000 records).
+/// Import `files` (JSON Lines, a JSON array or Parquet, told by the content) into `store` for
+/// `network` (one SQLite transaction per 5,000 records). Errors name the file and the line
+/// (JSON) or row (Parquet, from 1).
 pub fn import_files(
     store: &mut Store,
     network: BitcoinNetwork,
@@ -265,15 +278,26 @@ pub fn import_files(
     let mut rep = ImportReport::default();
     for path in files {
         let path = path.as_ref();
-        let recs = records(path)?;
-        rep.files += 1;
-        let mut txs = Vec::with_capacity(recs.len());
-        for (line, v) in &recs {
-            match parse(network, v).map_err(|e| bad(path, *line, e))? {
-                Some(t) => txs.push(t),
-                None => rep.txs_unconfirmed += 1,
+        let mut txs = Vec::new();
+        if file_format(path)? == FileFormat::Parquet {
+            parquet::read(path, |row, v| {
+                match parse(network, &v).map_err(|e| row_error(path, row, e))? {
+                    Some(t) => txs.push(t),
+                    None => rep.txs_unconfirmed += 1,
+                }
+                Ok(())
+            })?;
+        } else {
+            let recs = records(path)?;
+            txs.reserve(recs.len());
+            for (line, v) in &recs {
+                match parse(network, v).map_err(|e| bad(path, *line, e))? {
+                    Some(t) => txs.push(t),
+                    None => rep.txs_unconfirmed += 1,
+                }
             }
         }
+        rep.files += 1;
         // without `index`: coinbase first, then file order within each block
         let mut next: HashMap<u64, u32> = HashMap::new();
         for (t, _) in txs.iter().filter(|(t, has)| !has && t.is_coinbase()) {

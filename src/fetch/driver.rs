@@ -262,7 +262,11 @@ pub(crate) async fn fetch_addresses(
                     if id == AssetId::Native || known_assets.contains(&id) {
                         continue;
                     }
-                    if store.asset(chain, id)?.is_none() {
+                    // an import without token metadata records UNKNOWN: ask the source
+                    if store
+                        .asset(chain, id)?
+                        .is_none_or(|a| a.symbol == "UNKNOWN")
+                    {
                         new_assets.push(source.asset(id).await?);
                     }
                     known_assets.insert(id);

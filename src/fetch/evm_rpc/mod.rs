@@ -33,6 +33,9 @@ use tokio::sync::OnceCell;
 use crate::fetch::{FetchError, HttpClient, Source};
 use crate::model::{Address, Amount, Asset, AssetId, Chain, Transfer, TxHash};
 
+// the transfer rules, shared with the ethereum-etl import
+pub(crate) use extract::{Frame, TRANSFER_TOPIC, internal_moves};
+
 pub use client::redact_url;
 
 /// How the source finds the transactions of an address.
