@@ -56,25 +56,28 @@ pub fn detect(
     let mut inflows: BTreeMap<Key, Vec<(i64, U256, u32)>> = BTreeMap::new();
     let mut sweeps: BTreeMap<Key, Vec<(i64, U256, u32, u32)>> = BTreeMap::new();
     // first pass: only addresses that send to an exchange wallet can be deposit addresses
-    let mut is_exchange: std::collections::HashMap<u32, bool> = std::collections::HashMap::new();
+    // dense per-node flags: one lookup per flow, no hashing on the hot path
+    let is_exchange: Vec<bool> = (0..g.nodes.len() as u32)
+        .map(|n| exchange_of(n).is_some())
+        .collect();
+    let flag = |v: &[bool], n: u32| v.get(n as usize).copied().unwrap_or(false);
     for f in &g.flows {
         if f.from == f.to || f.from == NONE || f.to == NONE {
             continue;
         }
-        if candidates.get(f.from as usize).copied().unwrap_or(false)
-            && *is_exchange
-                .entry(f.to)
-                .or_insert_with(|| exchange_of(f.to).is_some())
-        {
+        if flag(candidates, f.from) && flag(&is_exchange, f.to) {
             sweeps
                 .entry((f.from, f.asset))
                 .or_default()
                 .push((f.time, f.amount, f.to, f.tx));
         }
     }
-    let sweepers: std::collections::HashSet<u32> = sweeps.keys().map(|k| k.0).collect();
+    let mut sweepers = vec![false; g.nodes.len()];
+    for k in sweeps.keys() {
+        sweepers[k.0 as usize] = true;
+    }
     for f in &g.flows {
-        if f.from != f.to && f.to != NONE && sweepers.contains(&f.to) {
+        if f.from != f.to && f.to != NONE && flag(&sweepers, f.to) {
             inflows
                 .entry((f.to, f.asset))
                 .or_default()

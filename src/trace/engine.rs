@@ -376,7 +376,7 @@ pub fn replay<M: TaintModel>(
 
 /// Ledgers per (node, asset): a table indexed directly when nodes × assets fits in a bounded
 /// amount of memory (the common case: one or a few assets), else a hash map.
-struct Ledgers<L> {
+pub(crate) struct Ledgers<L> {
     n_assets: usize,
     dense: Vec<L>,
     touched: Vec<bool>,
@@ -384,7 +384,7 @@ struct Ledgers<L> {
 }
 
 impl<L: Default + Clone> Ledgers<L> {
-    fn new(nodes: usize, assets: usize) -> Ledgers<L> {
+    pub(crate) fn new(nodes: usize, assets: usize) -> Ledgers<L> {
         let cells = nodes.saturating_mul(assets.max(1));
         let dense = cells.saturating_mul(std::mem::size_of::<L>()) <= 512 << 20;
         Ledgers {
@@ -404,7 +404,7 @@ impl<L: Default + Clone> Ledgers<L> {
     }
 
     #[inline]
-    fn get(&mut self, node: u32, asset: u16) -> &mut L {
+    pub(crate) fn get(&mut self, node: u32, asset: u16) -> &mut L {
         if self.dense.is_empty() {
             self.sparse.entry((node, asset)).or_default()
         } else {
@@ -415,7 +415,7 @@ impl<L: Default + Clone> Ledgers<L> {
     }
 
     /// Touched ledgers in (node, asset) order.
-    fn iter(&self) -> Vec<((u32, u16), &L)> {
+    pub(crate) fn iter(&self) -> Vec<((u32, u16), &L)> {
         if self.dense.is_empty() {
             let mut v: Vec<((u32, u16), &L)> = self.sparse.iter().map(|(k, l)| (*k, l)).collect();
             v.sort_by_key(|x| x.0);

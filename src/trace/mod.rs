@@ -505,19 +505,14 @@ fn assemble(
         })
         .collect();
     let cat_rank = |c: &str| CATEGORIES.iter().position(|x| *x == c).unwrap_or(99);
-    endpoints.sort_by(|a, b| {
+    // category, asset key, largest amount first, then address: keys computed once per endpoint
+    endpoints.sort_by_cached_key(|e| {
         (
-            cat_rank(&a.category),
-            &assets[a.asset].key,
-            b.amount,
-            a.address.as_ref().map(|x| x.key()),
+            cat_rank(&e.category),
+            assets[e.asset].key.clone(),
+            std::cmp::Reverse(e.amount),
+            e.address.as_ref().map(|x| x.key()),
         )
-            .cmp(&(
-                cat_rank(&b.category),
-                &assets[b.asset].key,
-                a.amount,
-                b.address.as_ref().map(|x| x.key()),
-            ))
     });
     let result = TraceResult {
         config: cfg.clone(),

@@ -7,7 +7,7 @@
 
 use alloy_primitives::U256;
 
-use super::engine::FastMap;
+use super::engine::{FastMap, Ledgers};
 
 use crate::graph::{FlowGraph, NONE};
 
@@ -34,11 +34,25 @@ pub struct Path {
 
 const NO: u32 = u32::MAX;
 
-#[derive(Clone, Copy)]
-struct Best {
-    len: u32,
-    width: U256,
-    last: u32,
+/// The best arrivals at one (node, asset) so far: the shortest (`s_len` hops, last flow
+/// `s_last`) and the widest (bottleneck `w_width`, last flow `w_last`); `NO` when none.
+#[derive(Clone)]
+struct Slot {
+    s_len: u32,
+    s_last: u32,
+    w_last: u32,
+    w_width: U256,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot {
+            s_len: NO,
+            s_last: NO,
+            w_last: NO,
+            w_width: U256::ZERO,
+        }
+    }
 }
 
 /// Predecessor links of the best paths to every (node, asset) tainted flows reach.
@@ -56,8 +70,9 @@ impl PathIndex {
         tainted_flows: &[(usize, U256, u32)],
         is_seed: &dyn Fn(u32) -> bool,
     ) -> PathIndex {
-        let mut short: FastMap<(u32, u16), Best> = FastMap::default();
-        let mut wide: FastMap<(u32, u16), Best> = FastMap::default();
+        // one dense table per (node, asset), as the replay's ledgers: no hashing per flow
+        let n_assets = g.assets.len().max(1);
+        let mut slots: Ledgers<Slot> = Ledgers::new(g.nodes.len(), n_assets);
         let mut pred_short = vec![NO; g.flows.len()];
         let mut pred_wide = vec![NO; g.flows.len()];
         for &(i, t, _) in tainted_flows {
@@ -68,46 +83,36 @@ impl PathIndex {
             let (len, width) = if is_seed(f.from) {
                 (Some(0), Some(t))
             } else {
-                let key = (f.from, f.asset);
-                let s = short.get(&key).map(|b| {
-                    pred_short[i] = b.last;
-                    b.len
+                let from = slots.get(f.from, f.asset);
+                let s = (from.s_len != NO).then(|| {
+                    pred_short[i] = from.s_last;
+                    from.s_len
                 });
-                let w = wide.get(&key).map(|b| {
-                    pred_wide[i] = b.last;
-                    b.width.min(t)
+                let w = (from.w_last != NO).then(|| {
+                    pred_wide[i] = from.w_last;
+                    from.w_width.min(t)
                 });
                 (s, w)
             };
-            let key_to = (f.to, f.asset);
+            let to = slots.get(f.to, f.asset);
             if let Some(l) = len {
-                if short.get(&key_to).is_none_or(|b| b.len > l + 1) {
-                    short.insert(
-                        key_to,
-                        Best {
-                            len: l + 1,
-                            width: t,
-                            last: i as u32,
-                        },
-                    );
+                if to.s_len == NO || to.s_len > l + 1 {
+                    to.s_len = l + 1;
+                    to.s_last = i as u32;
                 }
             }
             if let Some(w) = width {
-                if wide.get(&key_to).is_none_or(|b| b.width < w) {
-                    wide.insert(
-                        key_to,
-                        Best {
-                            len: 0,
-                            width: w,
-                            last: i as u32,
-                        },
-                    );
+                if to.w_last == NO || to.w_width < w {
+                    to.w_width = w;
+                    to.w_last = i as u32;
                 }
             }
         }
-        let best = short
+        let best = slots
             .iter()
-            .filter_map(|(k, s)| wide.get(k).map(|w| (*k, (s.last, w.last))))
+            .into_iter()
+            .filter(|(_, s)| s.s_last != NO && s.w_last != NO)
+            .map(|(k, s)| (k, (s.s_last, s.w_last)))
             .collect();
         PathIndex {
             pred_short,
