@@ -43,6 +43,19 @@ pub fn send(a: &Anvil, from: &str, to: &str, value: u128, data: &str) -> String 
     a.send(json!({"from": from, "to": to, "value": hex(value), "data": data, "gas": "0x200000", "gasPrice": "0x0"}))
 }
 
+/// The receipt of `h`, waiting for it (under load anvil may answer the send before the block
+/// holding the transaction is visible).
+pub fn receipt(anvil: &Anvil, h: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = anvil.receipt(h);
+        if !r.is_null() || std::time::Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Build the scenario on a fresh anvil.
 pub fn build() -> Chain {
     let anvil = Anvil::start_with(&["--base-fee", "0", "--gas-price", "0", "--no-priority-fee"]);
@@ -71,7 +84,7 @@ pub fn build() -> Chain {
     let c = super::solc(&[("K.sol", src)]);
     let deploy = |bin: &str| {
         let h = anvil.send(json!({"from": acc[9], "data": format!("0x{bin}"), "gas": "0x500000", "gasPrice": "0x0"}));
-        anvil.receipt(&h)["contractAddress"]
+        receipt(&anvil, &h)["contractAddress"]
             .as_str()
             .unwrap()
             .to_string()
@@ -93,10 +106,10 @@ pub fn build() -> Chain {
     // A2 → K → POOL (internal transfer)
     let fwd = format!("0x8a0cc58d{:0>64}", pool.trim_start_matches("0x"));
     let h = send(&anvil, &a2, &k, 70 * ETH, &fwd);
-    assert_eq!(anvil.receipt(&h)["status"], "0x1", "fwd must succeed");
+    assert_eq!(receipt(&anvil, &h)["status"], "0x1", "fwd must succeed");
     // a reverted call carrying value
     let h = anvil.send(json!({"from": p1, "to": k, "value": hex(3 * ETH), "data": "0xa169ce09", "gas": "0x100000", "gasPrice": "0x0"}));
-    assert_eq!(anvil.receipt(&h)["status"], "0x0", "boom must revert");
+    assert_eq!(receipt(&anvil, &h)["status"], "0x0", "boom must revert");
     // address poisoning: a zero-value token transfer to the seed
     let zero = format!("0xa9059cbb{:0>64}{:0>64}", s.trim_start_matches("0x"), "0");
     send(&anvil, &acc[9], &tok, 0, &zero);
