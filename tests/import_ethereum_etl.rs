@@ -53,6 +53,7 @@ fn import(db: &Path, files: &[PathBuf], table: Option<EthTable>) -> EthImportRep
         table,
         // small batches: several commits even on this small chain
         batch: 16,
+        ..Default::default()
     };
     import_files(&mut store, CHAIN, files, &opts).unwrap()
 }
@@ -461,6 +462,31 @@ fn bad_input_is_one_line_naming_file_row_and_value_and_stores_nothing() {
             assert_eq!(Store::open(&db).unwrap().count_transfers().unwrap(), 0);
         }
     }
+
+    // rows are checked in parallel chunks: the first bad row is the one named
+    let mut text = String::from(TX_HEADER);
+    text.push('\n');
+    for i in 0..70_000u32 {
+        let row = TX_ROW.replacen(
+            "0x1111111111111111111111111111111111111111111111111111111111111111",
+            &format!("0x{i:064x}"),
+            1,
+        );
+        let row = match i {
+            39_999 => row.replacen("1000000000000000000", "-7", 1),
+            68_999 => row.replacen("1000000000000000000", "-8", 1),
+            _ => row,
+        };
+        text.push_str(&row);
+        text.push('\n');
+    }
+    let many = put("many.csv", text);
+    let mut store = Store::open_in_memory().unwrap();
+    let e = import_files(&mut store, CHAIN, &[many], &EthImportOptions::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("many.csv: row 40000: value '-7'"),
+        "{e}"
+    );
 
     // a bad row in the second file: nothing of the first is stored
     let bad_rc = put(

@@ -262,8 +262,7 @@ impl TextCol {
     /// The value of row `i` (0-based); empty text, and ethereum-etl's `None`, are null.
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&str> {
-        let v = self.0.as_ref()?.get(i)?;
-        let t = v.trim();
+        let t = self.0.as_ref()?.get(i)?.trim();
         (!t.is_empty() && t != "None").then_some(t)
     }
 

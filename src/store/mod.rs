@@ -103,6 +103,15 @@ impl Store {
         Writer::new(self.conn.transaction()?)
     }
 
+    /// Let SQLite keep up to `mib` MiB of pages in memory (default 2 MiB). Bulk imports raise
+    /// it: inserts keyed by random transaction hashes touch pages all over the B-trees, and a
+    /// small cache turns each into reads and writes of the file. Pages are allocated as used.
+    pub fn set_cache_size_mib(&self, mib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -(i64::from(mib) * 1024))?;
+        Ok(())
+    }
+
     /// A value from the `meta` key/value table.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self

@@ -177,10 +177,10 @@ pub(crate) fn transfers(chain: Chain, p: &TxPlan, x: Option<&TxExtras>, out: &mu
             ));
         }
     }
-    for (li, (e, _)) in &x.logs {
+    for (li, e) in x.logs.sorted() {
         if let LogEntry::Move(m) = e {
             out.push(base(
-                SubIndex::Log(*li),
+                SubIndex::Log(li),
                 m.from,
                 Some(m.to),
                 AssetId::Token(m.token),

@@ -28,7 +28,7 @@
 mod assemble;
 mod rows;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -50,6 +50,8 @@ pub struct EthImportOptions {
     pub table: Option<EthTable>,
     /// Transfers per SQLite transaction.
     pub batch: usize,
+    /// SQLite page cache while writing, MiB.
+    pub cache_mib: u32,
 }
 
 impl Default for EthImportOptions {
@@ -57,6 +59,7 @@ impl Default for EthImportOptions {
         EthImportOptions {
             table: None,
             batch: 100_000,
+            cache_mib: 512,
         }
     }
 }
@@ -275,7 +278,7 @@ pub fn import_files(
     // transactions known only by their traces, logs or token transfers
     let mut orphans: Vec<TxPlan> = Vec::new();
     if !parsed.extras.is_empty() {
-        let known: HashSet<B256> = parsed.txs.iter().map(|t| t.hash).collect();
+        let known: rustc_hash::FxHashSet<B256> = parsed.txs.iter().map(|t| t.hash).collect();
         let mut keys: Vec<&B256> = parsed
             .extras
             .keys()
@@ -316,13 +319,14 @@ pub fn import_files(
     }
     rep.read_secs = started.elapsed().as_secs_f64();
 
-    // 4. write: assets first, then transfers in batches
+    // 4. write: assets first, then transfers in batches (a large page cache meanwhile)
     let wrote = Instant::now();
+    store.set_cache_size_mib(opts.cache_mib)?;
     let tokens: BTreeSet<alloy_primitives::Address> = parsed
         .extras
         .values()
-        .flat_map(|x| x.logs.values())
-        .filter_map(|(e, _)| match e {
+        .flat_map(|x| x.logs.entries())
+        .filter_map(|e| match e {
             rows::LogEntry::Move(m) => Some(m.token),
             rows::LogEntry::Zero | rows::LogEntry::NotErc20 => None,
         })
@@ -389,6 +393,7 @@ pub fn import_files(
         }
     }
     flush(&mut buf, &mut rep)?;
+    store.set_cache_size_mib(2)?;
     rep.write_secs = wrote.elapsed().as_secs_f64();
 
     // 5. what the user should know

@@ -1,12 +1,13 @@
 //! The tables of an ethereum-etl / BigQuery `crypto_ethereum` export: how each is recognised by
 //! its columns, and each row read into what the assembly needs.
 
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
 use alloy_primitives::{Address as EvmAddress, B256, U256};
+use rayon::prelude::*;
 
 use super::super::FetchError;
 use super::super::etl_table::{Table, TextCol, parse_time, parse_u64, parse_units, row_error};
@@ -284,8 +285,48 @@ pub(crate) struct TxExtras {
     pub origin: Origin,
     /// Call frames, in file order (sorted before use).
     pub frames: Vec<Frame>,
-    /// Block reward / genesis / DAO-fork traces are not frames; counted only.
-    pub logs: BTreeMap<u32, (LogEntry, bool)>,
+    /// `Transfer` logs by log index, and whether the `logs` table said so.
+    pub logs: Logs,
+}
+
+/// The `Transfer` logs of one transaction: a short vector (a B-tree node per transaction
+/// would cost a kilobyte for the usual one or two logs).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Logs(Vec<(u32, LogEntry, bool)>);
+
+impl Logs {
+    /// The entry of log `li`.
+    pub fn get(&self, li: u32) -> Option<(&LogEntry, bool)> {
+        self.0.iter().find(|x| x.0 == li).map(|x| (&x.1, x.2))
+    }
+
+    /// Set the entry of log `li` (replacing one there).
+    pub fn insert(&mut self, li: u32, e: LogEntry, from_logs: bool) {
+        match self.0.iter_mut().find(|x| x.0 == li) {
+            Some(x) => {
+                x.1 = e;
+                x.2 = from_logs;
+            }
+            None => self.0.push((li, e, from_logs)),
+        }
+    }
+
+    /// No log.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The entries (any order).
+    pub fn entries(&self) -> impl Iterator<Item = &LogEntry> {
+        self.0.iter().map(|x| &x.1)
+    }
+
+    /// The entries in log-index order.
+    pub fn sorted(&self) -> Vec<(u32, &LogEntry)> {
+        let mut v: Vec<(u32, &LogEntry)> = self.0.iter().map(|x| (x.0, &x.1)).collect();
+        v.sort_by_key(|x| x.0);
+        v
+    }
 }
 
 impl TxExtras {
@@ -293,7 +334,7 @@ impl TxExtras {
         TxExtras {
             origin,
             frames: Vec::new(),
-            logs: BTreeMap::new(),
+            logs: Logs::default(),
         }
     }
 }
@@ -321,6 +362,16 @@ pub(crate) struct Parsed {
     pub token_rows_unchecked: u64,
     /// `logs` files were given.
     pub have_logs: bool,
+}
+
+/// One row of `traces`, read.
+enum TraceRow {
+    /// A block reward, genesis or DAO-fork trace.
+    Reward,
+    /// A frame of a transaction named by hash.
+    Hashed(B256, Frame, Origin),
+    /// A frame of the transaction at (block, index) (geth exports have no hash).
+    Unhashed((u64, u32), Frame, Origin),
 }
 
 /// Reads the rows of one file.
@@ -356,12 +407,21 @@ impl RowReader<'_> {
 
     fn hash(&self, c: &TextCol, i: usize, name: &str) -> Result<B256, FetchError> {
         let s = self.need(c, i, name)?;
+        if let Some(b) = s.strip_prefix("0x").and_then(hex_array::<32>) {
+            return Ok(B256::from(b));
+        }
         TxHash::parse(s)
             .map(|h| h.0)
             .map_err(|e| self.err(i, format!("{name}: {e}")))
     }
 
     fn addr(&self, s: &str, i: usize, name: &str) -> Result<EvmAddress, FetchError> {
+        // ethereum-etl writes lower case: no checksum to verify
+        if let Some(b) = s.strip_prefix("0x").and_then(hex_array::<20>) {
+            if !s.bytes().any(|c| c.is_ascii_uppercase()) {
+                return Ok(EvmAddress::from(b));
+            }
+        }
         match Address::parse(self.chain, s) {
             Ok(Address::Evm(a)) => Ok(a),
             Ok(_) => Err(self.err(i, format!("{name}: '{s}' is not an EVM address"))),
@@ -422,6 +482,33 @@ impl RowReader<'_> {
             .transpose()
     }
 
+    /// `f` on every row, in parallel chunks; the results in row order, or the error of the
+    /// first bad row.
+    fn par_rows<T: Send>(
+        &self,
+        f: impl Fn(usize) -> Result<Option<T>, FetchError> + Sync,
+    ) -> Result<Vec<T>, FetchError> {
+        const CHUNK: usize = 32_768;
+        let n = self.table.height();
+        let parts: Vec<Result<Vec<T>, FetchError>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let mut v = Vec::with_capacity(CHUNK);
+                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    if let Some(x) = f(i)? {
+                        v.push(x);
+                    }
+                }
+                Ok(v)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(n);
+        for p in parts {
+            out.extend(p?);
+        }
+        Ok(out)
+    }
+
     /// `blocks`: number → timestamp.
     pub(crate) fn blocks(&self, out: &mut Parsed) -> Result<(), FetchError> {
         let (number, ts) = (self.col("number")?, self.col("timestamp")?);
@@ -449,7 +536,7 @@ impl RowReader<'_> {
             c("blob_gas_used")?,
             c("blob_gas_price")?,
         );
-        for i in 0..self.table.height() {
+        let rows = self.par_rows(|i| {
             let h = self.hash(&hash, i, "transaction_hash")?;
             let r = self.receipt(
                 i,
@@ -463,8 +550,10 @@ impl RowReader<'_> {
                     "blob_gas_price",
                 ],
             )?;
-            out.receipts.insert(h, r);
-        }
+            Ok(Some((h, r)))
+        })?;
+        out.receipts.reserve(rows.len());
+        out.receipts.extend(rows);
         Ok(())
     }
 
@@ -510,8 +599,7 @@ impl RowReader<'_> {
             c("receipt_blob_gas_price")?,
         ];
         let with_receipt = r[0].is_present();
-        out.txs.reserve(self.table.height());
-        for i in 0..self.table.height() {
+        let rows = self.par_rows(|i| {
             let receipt = if with_receipt {
                 Some(self.receipt(
                     i,
@@ -528,7 +616,7 @@ impl RowReader<'_> {
             } else {
                 None
             };
-            out.txs.push(TxRow {
+            Ok(Some(TxRow {
                 hash: self.hash(&hash, i, "hash")?,
                 block: self
                     .u64(&block, i, "block_number")?
@@ -543,8 +631,9 @@ impl RowReader<'_> {
                 gas_price: self.u128(&gas_price, i, "gas_price")?,
                 receipt,
                 origin: self.origin(i),
-            });
-        }
+            }))
+        })?;
+        out.txs.extend(rows);
         Ok(())
     }
 
@@ -564,16 +653,13 @@ impl RowReader<'_> {
             c("error")?,
             c("status")?,
         );
-        for i in 0..self.table.height() {
+        let rows = self.par_rows(|i| {
             let kind = self.need(&ttype, i, "trace_type")?.to_ascii_lowercase();
             let value_v = self.units(&value, i, "value")?;
             let path = trace_path(taddr.get(i).unwrap_or(""))
                 .map_err(|e| self.err(i, format!("trace_address {e}")))?;
             let moves_value = match kind.as_str() {
-                "reward" | "genesis" | "daofork" => {
-                    out.reward_traces += 1;
-                    continue;
-                }
+                "reward" | "genesis" | "daofork" => return Ok(Some(TraceRow::Reward)),
                 "call" => match ctype.get(i).map(|s| s.to_ascii_lowercase()) {
                     Some(t) if t == "call" => true,
                     Some(t) if matches!(t.as_str(), "delegatecall" | "staticcall" | "callcode") => {
@@ -615,15 +701,12 @@ impl RowReader<'_> {
                 value: value_v,
                 failed,
             };
-            match hash.get(i) {
-                Some(_) => {
-                    let h = self.hash(&hash, i, "transaction_hash")?;
-                    out.extras
-                        .entry(h)
-                        .or_insert_with(|| TxExtras::new(self.origin(i)))
-                        .frames
-                        .push(frame);
-                }
+            Ok(Some(match hash.get(i) {
+                Some(_) => TraceRow::Hashed(
+                    self.hash(&hash, i, "transaction_hash")?,
+                    frame,
+                    self.origin(i),
+                ),
                 None => {
                     let b = self.u64(&block, i, "block_number")?;
                     let x = self.u32(&index, i, "transaction_index")?;
@@ -634,12 +717,25 @@ impl RowReader<'_> {
                              transaction_index",
                         ));
                     };
-                    out.unhashed_traces
-                        .entry((b, x))
-                        .or_insert_with(|| (self.origin(i), Vec::new()))
-                        .1
-                        .push(frame);
+                    TraceRow::Unhashed((b, x), frame, self.origin(i))
                 }
+            }))
+        })?;
+        for r in rows {
+            match r {
+                TraceRow::Reward => out.reward_traces += 1,
+                TraceRow::Hashed(h, frame, origin) => out
+                    .extras
+                    .entry(h)
+                    .or_insert_with(|| TxExtras::new(origin))
+                    .frames
+                    .push(frame),
+                TraceRow::Unhashed(key, frame, origin) => out
+                    .unhashed_traces
+                    .entry(key)
+                    .or_insert_with(|| (origin, Vec::new()))
+                    .1
+                    .push(frame),
             }
         }
         Ok(())
@@ -657,8 +753,10 @@ impl RowReader<'_> {
         );
         out.have_logs = true;
         let transfer = format!("{TRANSFER_TOPIC:#x}");
-        for i in 0..self.table.height() {
-            let Some(t) = topics.get(i) else { continue };
+        let rows = self.par_rows(|i| {
+            let Some(t) = topics.get(i) else {
+                return Ok(None);
+            };
             let t: Vec<&str> = t
                 .trim_matches(|c| c == '[' || c == ']')
                 .split(',')
@@ -668,7 +766,7 @@ impl RowReader<'_> {
             if t.first()
                 .is_none_or(|t0| !t0.eq_ignore_ascii_case(&transfer))
             {
-                continue;
+                return Ok(None);
             }
             let h = self.hash(&hash, i, "transaction_hash")?;
             let li = self
@@ -705,11 +803,14 @@ impl RowReader<'_> {
             } else {
                 LogEntry::NotErc20
             };
+            Ok(Some((h, li, entry, self.origin(i))))
+        })?;
+        for (h, li, entry, origin) in rows {
             out.extras
                 .entry(h)
-                .or_insert_with(|| TxExtras::new(self.origin(i)))
+                .or_insert_with(|| TxExtras::new(origin))
                 .logs
-                .insert(li, (entry, true));
+                .insert(li, entry, true);
         }
         Ok(())
     }
@@ -725,7 +826,7 @@ impl RowReader<'_> {
             c("transaction_hash")?,
             c("log_index")?,
         );
-        for i in 0..self.table.height() {
+        let rows = self.par_rows(|i| {
             let h = self.hash(&hash, i, "transaction_hash")?;
             let li = self
                 .u32(&index, i, "log_index")?
@@ -738,11 +839,11 @@ impl RowReader<'_> {
                     .units(&value, i, "value")?
                     .ok_or_else(|| self.err(i, "value is empty"))?,
             };
-            let x = out
-                .extras
-                .entry(h)
-                .or_insert_with(|| TxExtras::new(self.origin(i)));
-            match x.logs.get(&li) {
+            Ok(Some((h, li, mv, self.origin(i))))
+        })?;
+        for (h, li, mv, origin) in rows {
+            let x = out.extras.entry(h).or_insert_with(|| TxExtras::new(origin));
+            match x.logs.get(li) {
                 Some((LogEntry::NotErc20, true)) => out.token_rows_not_erc20 += 1,
                 Some((_, true)) => {}
                 _ => {
@@ -752,7 +853,7 @@ impl RowReader<'_> {
                     } else {
                         LogEntry::Move(mv)
                     };
-                    x.logs.insert(li, (e, false));
+                    x.logs.insert(li, e, false);
                 }
             }
         }
@@ -810,6 +911,28 @@ pub(crate) fn trace_path(s: &str) -> Result<Vec<u32>, String> {
                 .map_err(|_| format!("'{s}' is not a list of call indexes"))
         })
         .collect()
+}
+
+/// Exactly `2 × N` hex digits into `N` bytes.
+#[inline]
+fn hex_array<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let b = s.as_bytes();
+    if b.len() != 2 * N {
+        return None;
+    }
+    let nib = |c: u8| -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    };
+    let mut out = [0u8; N];
+    for (k, o) in out.iter_mut().enumerate() {
+        *o = (nib(b[2 * k])? << 4) | nib(b[2 * k + 1])?;
+    }
+    Some(out)
 }
 
 /// `0x…` hex into bytes.
