@@ -112,6 +112,14 @@ impl Store {
         Ok(())
     }
 
+    /// Turn SQLite's foreign-key checks on (the default) or off, outside a transaction. A bulk
+    /// writer whose ids all come from the store's own tables may turn them off meanwhile.
+    pub fn set_foreign_keys(&self, on: bool) -> Result<()> {
+        self.conn
+            .pragma_update(None, "foreign_keys", if on { "ON" } else { "OFF" })?;
+        Ok(())
+    }
+
     /// A value from the `meta` key/value table.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self

@@ -363,11 +363,16 @@ pub fn import_files(
     }
     let batch = opts.batch.max(1);
     let mut buf: Vec<Transfer> = Vec::with_capacity(batch.min(1 << 20) + 64);
+    // foreign-key checks off while bulk writing: every address id comes from the addresses
+    // table itself (interned in the same or an earlier committed transaction)
+    store.set_foreign_keys(false)?;
     let mut flush =
         |buf: &mut Vec<Transfer>, rep: &mut EthImportReport| -> Result<(), FetchError> {
             if buf.is_empty() {
                 return Ok(());
             }
+            // key order: neighbouring inserts touch neighbouring B-tree pages
+            buf.sort_unstable_by(|a, b| (a.tx_hash, &a.sub).cmp(&(b.tx_hash, &b.sub)));
             let mut w = store.writer()?;
             let n = w.insert_transfers_bulk(buf, &mut ids)?;
             w.commit()?;
@@ -379,21 +384,25 @@ pub fn import_files(
             buf.clear();
             Ok(())
         };
-    for t in &parsed.txs {
-        let p = plan_of(t)?;
-        assemble::transfers(chain, &p, parsed.extras.get(&t.hash), &mut buf);
-        if buf.len() >= batch {
-            flush(&mut buf, &mut rep)?;
+    let written = (|| -> Result<(), FetchError> {
+        for t in &parsed.txs {
+            let p = plan_of(t)?;
+            assemble::transfers(chain, &p, parsed.extras.get(&t.hash), &mut buf);
+            if buf.len() >= batch {
+                flush(&mut buf, &mut rep)?;
+            }
         }
-    }
-    for p in &orphans {
-        assemble::transfers(chain, p, parsed.extras.get(&p.hash), &mut buf);
-        if buf.len() >= batch {
-            flush(&mut buf, &mut rep)?;
+        for p in &orphans {
+            assemble::transfers(chain, p, parsed.extras.get(&p.hash), &mut buf);
+            if buf.len() >= batch {
+                flush(&mut buf, &mut rep)?;
+            }
         }
-    }
-    flush(&mut buf, &mut rep)?;
+        flush(&mut buf, &mut rep)
+    })();
+    store.set_foreign_keys(true)?;
     store.set_cache_size_mib(2)?;
+    written?;
     rep.write_secs = wrote.elapsed().as_secs_f64();
 
     // 5. what the user should know
