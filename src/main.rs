@@ -96,6 +96,10 @@ enum Command {
     /// The screening HTTP service (POST /v1/screen, GET /v1/address/{chain}/{addr}, /health,
     /// /metrics, /openapi.json); bearer token from MONEYTRAIL_TOKEN; SIGHUP reloads the index.
     Serve(cli::screen::ServeArgs),
+    /// Totals of the recorded trace runs per catalogued incident (stolen, to exchanges, mixers,
+    /// bridges, resting, unresolved, in USD at the transfer days) and per year beside every
+    /// published estimate; incidents not traced are listed.
+    Totals(cli::totals::TotalsArgs),
 }
 
 #[derive(Subcommand)]
@@ -348,6 +352,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Cluster { action } => cli::btc::cluster(&cli, action)?,
         Command::Screen(args) => cli::screen::screen_cmd(&cli, args)?,
         Command::Serve(args) => cli::screen::serve_cmd(&cli, args)?,
+        Command::Totals(args) => cli::totals::totals_cmd(&cli, args)?,
     }
     Ok(())
 }

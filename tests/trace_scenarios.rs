@@ -307,8 +307,8 @@ fn storage_order_does_not_matter_and_output_is_reproducible() {
             dir.path().join(format!("a-{m}")),
             dir.path().join(format!("b-{m}")),
         );
-        moneytrail::report::trace_out::write_all(&ra, &da).unwrap();
-        moneytrail::report::trace_out::write_all(&rb, &db).unwrap();
+        moneytrail::report::trace_out::write_all(&ra, None, &da).unwrap();
+        moneytrail::report::trace_out::write_all(&rb, None, &db).unwrap();
         for f in [
             "summary.json",
             "endpoints.csv",

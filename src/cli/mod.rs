@@ -5,4 +5,5 @@ pub(crate) mod btc;
 pub(crate) mod fetch;
 pub(crate) mod import;
 pub(crate) mod screen;
+pub(crate) mod totals;
 pub(crate) mod trace;

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use moneytrail::knowledge::labels;
+use moneytrail::knowledge::prices::PriceBook;
 use moneytrail::model::{Amount, TxHash};
-use moneytrail::report::text;
+use moneytrail::report::{self, text};
 use moneytrail::trace::{self, ModelKind, TraceConfig, TraceError};
 
 use super::fetch::{
@@ -72,6 +73,9 @@ pub(crate) struct TraceArgs {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
+    /// Also write flows.parquet and endpoints.parquet (the CSV columns, typed; docs/formats.md).
+    #[arg(long)]
+    parquet: bool,
 }
 
 /// `moneytrail trace`.
@@ -132,10 +136,23 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
     cfg.to_block = a.limits.to_block;
     cfg.max_hops = a.max_hops;
     cfg.min_value = a.min_value.clone();
+    cfg.incident = a.incident.clone();
     let input = trace::load(&store, &cfg).map_err(trace_error)?;
     let result = trace::run(input, &cfg).map_err(trace_error)?;
-    moneytrail::report::trace_out::write_all(&result, &a.out)
+    let book = PriceBook::from_store(&store).context("reading prices")?;
+    let usd = report::usd::value(&result, &book);
+    report::trace_out::write_all(&result, Some(&usd), &a.out)
         .with_context(|| format!("writing {}", a.out.display()))?;
+    if a.parquet {
+        report::trace_tables::write_parquet(&result, Some(&usd), &a.out)
+            .with_context(|| format!("writing Parquet into {}", a.out.display()))?;
+    }
+    let out_dir = std::fs::canonicalize(&a.out).unwrap_or_else(|_| a.out.clone());
+    let run = report::totals::run_record(&result, Some(&usd), &out_dir.display().to_string());
+    let run_id = store
+        .record_trace_run(&run)
+        .context("recording the run for `moneytrail totals`")?;
+    tracing::info!(run_id, "run recorded");
     if let Some(f) = &fetched {
         let path = a.out.join(FETCH_REPORT);
         std::fs::write(&path, serde_json::to_string_pretty(f)? + "\n")

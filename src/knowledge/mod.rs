@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod estimates;
 pub mod incidents;
 pub mod labels;
+pub mod prices;
 
 pub use catalog::{Catalog, CatalogError};
 pub use estimates::Estimate;

@@ -11,6 +11,7 @@ use crate::model::{Amount, AssetId};
 use crate::trace::{Role, TraceResult};
 
 use super::graphml;
+use super::usd::{Valuation, usd_text};
 
 /// One way of writing a trace's results.
 pub trait Exporter {
@@ -20,11 +21,12 @@ pub trait Exporter {
     fn write(&self, r: &TraceResult, out: &mut dyn Write) -> std::io::Result<()>;
 }
 
-/// Every exporter of the trace contract.
-pub fn exporters() -> Vec<Box<dyn Exporter>> {
+/// Every exporter of the trace contract; `usd` fills the USD figures (summary.json, the `usd`
+/// column of endpoints.csv), left empty without it.
+pub fn exporters(usd: Option<&Valuation>) -> Vec<Box<dyn Exporter + '_>> {
     vec![
-        Box::new(Summary),
-        Box::new(Endpoints),
+        Box::new(Summary { usd }),
+        Box::new(Endpoints { usd }),
         Box::new(Flows),
         Box::new(EvidenceLines),
         Box::new(Paths),
@@ -33,10 +35,14 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
 }
 
 /// Write every file of the contract into `dir` (created if missing).
-pub fn write_all(r: &TraceResult, dir: &Path) -> std::io::Result<Vec<String>> {
+pub fn write_all(
+    r: &TraceResult,
+    usd: Option<&Valuation>,
+    dir: &Path,
+) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    for e in exporters() {
+    for e in exporters(usd) {
         let path = dir.join(e.file_name());
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
         e.write(r, &mut f)?;
@@ -56,14 +62,14 @@ pub(crate) fn iso(t: i64) -> String {
         .unwrap_or_default()
 }
 
-fn contract(r: &TraceResult, asset: usize) -> String {
+pub(crate) fn contract(r: &TraceResult, asset: usize) -> String {
     match r.assets[asset].asset.id {
         AssetId::Native => String::new(),
         AssetId::Token(c) => c.to_checksum(None),
     }
 }
 
-fn node_text(r: &TraceResult, n: u32) -> String {
+pub(crate) fn node_text(r: &TraceResult, n: u32) -> String {
     if n == crate::graph::NONE {
         String::new()
     } else {
@@ -72,9 +78,12 @@ fn node_text(r: &TraceResult, n: u32) -> String {
 }
 
 /// `summary.json`.
-pub struct Summary;
+pub struct Summary<'a> {
+    /// USD figures, if priced.
+    pub usd: Option<&'a Valuation>,
+}
 
-impl Exporter for Summary {
+impl Exporter for Summary<'_> {
     fn file_name(&self) -> &'static str {
         "summary.json"
     }
@@ -96,9 +105,17 @@ impl Exporter for Summary {
             if !r.config.model.conserving() {
                 o["swept_in_clean"] = dec(r, i, r.swept_in[i]).into();
             }
+            if let Some(v) = self.usd.and_then(|u| u.assets.get(i)) {
+                let cents = |x: Option<f64>| x.map(|x| (x * 100.0).round() / 100.0);
+                o["usd"] = serde_json::json!({
+                    "injected": cents(v.injected),
+                    "by_category": v.by_category.iter().map(|(k, x)| (k.to_string(), cents(*x).into())).collect::<serde_json::Map<String, serde_json::Value>>(),
+                    "unpriced_days": v.unpriced_days,
+                });
+            }
             assets.insert(a.key.clone(), o);
         }
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "model": r.config.model.as_str(),
             "chain": r.config.chain.to_string(),
             "seeds": r.config.seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
@@ -128,15 +145,26 @@ impl Exporter for Summary {
                 })),
             },
         });
+        v["incident"] = r.config.incident.clone().into();
+        v["simulated"] = r.config.simulated.into();
+        if let Some(u) = self.usd {
+            v["pricing"] = serde_json::json!({
+                "rule": "each tainted amount at the USD price of the UTC day it arrived at its endpoint; resting taint on the day of its last arrival; injected taint on the day it entered a seed (opening balances: the first day of the data)",
+                "prices": u.prices,
+            });
+        }
         serde_json::to_writer_pretty(&mut *out, &v)?;
         writeln!(out)
     }
 }
 
 /// `endpoints.csv`.
-pub struct Endpoints;
+pub struct Endpoints<'a> {
+    /// USD figures, if priced.
+    pub usd: Option<&'a Valuation>,
+}
 
-impl Exporter for Endpoints {
+impl Exporter for Endpoints<'_> {
     fn file_name(&self) -> &'static str {
         "endpoints.csv"
     }
@@ -155,7 +183,8 @@ impl Exporter for Endpoints {
             "first_time",
             "last_time",
         ])?;
-        for e in &r.endpoints {
+        for (k, e) in r.endpoints.iter().enumerate() {
+            let usd = self.usd.and_then(|u| u.endpoints.get(k).copied().flatten());
             w.write_record([
                 r.config.chain.to_string(),
                 e.address
@@ -167,7 +196,7 @@ impl Exporter for Endpoints {
                 r.assets[e.asset].key.clone(),
                 contract(r, e.asset),
                 dec(r, e.asset, e.amount),
-                String::new(),
+                usd_text(usd),
                 e.min_hops.map(|h| h.to_string()).unwrap_or_default(),
                 e.first_time.map(iso).unwrap_or_default(),
                 e.last_time.map(iso).unwrap_or_default(),

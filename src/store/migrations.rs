@@ -124,6 +124,38 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (chain, address)
     ) WITHOUT ROWID;
     "#,
+    // v5 (trace runs): every `trace` run records what it found, so `totals` can sum incidents
+    // without re-reading output directories. `trace_run_rows` holds one row per (kind, entity,
+    // asset): kind `injected` or an endpoint category; amounts exact decimal text in the
+    // asset's units, USD as priced by the run (NULL when a price was missing).
+    r#"
+    CREATE TABLE trace_runs (
+        id              INTEGER PRIMARY KEY,
+        incident        TEXT,
+        chain           TEXT NOT NULL,
+        model           TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        out_dir         TEXT NOT NULL,
+        seeds           TEXT NOT NULL,  -- JSON array
+        conservation_ok INTEGER NOT NULL,
+        simulated       INTEGER NOT NULL,
+        first_time      INTEGER,
+        last_time       INTEGER,
+        prices          TEXT NOT NULL   -- JSON: the prices used (report::usd::PriceUse)
+    );
+    CREATE INDEX trace_runs_incident ON trace_runs (incident, chain, model);
+    CREATE TABLE trace_run_rows (
+        run      INTEGER NOT NULL REFERENCES trace_runs(id) ON DELETE CASCADE,
+        kind     TEXT NOT NULL,
+        entity   TEXT NOT NULL,
+        asset    TEXT NOT NULL,
+        contract TEXT NOT NULL,
+        decimals INTEGER NOT NULL,
+        amount   TEXT NOT NULL,
+        usd      REAL,
+        PRIMARY KEY (run, kind, entity, asset, contract)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The newest schema version this build knows.

@@ -7,6 +7,7 @@
 
 mod labels;
 mod migrations;
+mod runs;
 mod transfers;
 mod utxo;
 mod writer;
@@ -15,6 +16,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub use runs::{RunRow, TraceRun};
 pub use utxo::{StoredInput, StoredUtxoTx};
 pub use writer::{BulkIds, Checkpoint, Writer};
 

@@ -77,6 +77,19 @@ pub fn category_id(name: &str) -> u8 {
 /// Fast hash maps for integer keys (FxHash; the keys are not attacker-chosen strings).
 pub type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
+/// Amounts by UTC day (days since 1970-01-01) in arrival order, consecutive amounts of the same
+/// day merged: what USD valuation needs ("amount × price of the transfer day").
+pub type ByDay = Vec<(i32, U256)>;
+
+/// Add `amount` arriving at `time` (Unix seconds) to `v`.
+pub fn add_by_day(v: &mut ByDay, time: i64, amount: U256) {
+    let day = time.div_euclid(86_400) as i32;
+    match v.last_mut() {
+        Some((d, a)) if *d == day => *a += amount,
+        _ => v.push((day, amount)),
+    }
+}
+
 /// Accumulated taint at one endpoint (address or fee sink, category, asset).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointAcc {
@@ -88,6 +101,9 @@ pub struct EndpointAcc {
     pub first_time: Option<i64>,
     /// Time of the last tainted arrival.
     pub last_time: Option<i64>,
+    /// The dated part of `amount` by day of arrival (taint still held at the end has no
+    /// arrival of its own and is not in here).
+    pub by_day: ByDay,
 }
 
 /// Key of an endpoint: (node or NONE for the fee sink, category id, asset id).
@@ -98,6 +114,8 @@ pub type EndpointKey = (u32, u8, u16);
 pub struct Replay {
     /// Injected taint per asset id.
     pub injected: Vec<U256>,
+    /// The dated part of `injected` per asset id, by day (opening balances have no date).
+    pub injected_by_day: Vec<ByDay>,
     /// Value an address spent beyond what the data shows it had, per asset id; counted as
     /// clean (tainted when the address is a seed, then also in `injected`).
     pub unexplained: Vec<U256>,
@@ -118,14 +136,27 @@ impl Replay {
             min_hops: None,
             first_time: None,
             last_time: None,
+            by_day: ByDay::new(),
         });
         e.amount += amount;
         if let Some(h) = hop {
             e.min_hops = Some(e.min_hops.map_or(h, |m| m.min(h)));
         }
         if let Some(t) = time {
+            add_by_day(&mut e.by_day, t, amount);
             e.first_time = Some(e.first_time.map_or(t, |m| m.min(t)));
             e.last_time = Some(e.last_time.map_or(t, |m| m.max(t)));
+        }
+    }
+
+    /// Count `amount` of asset `a` as injected, at `time` when the data dates it.
+    pub(crate) fn inject(&mut self, a: usize, amount: U256, time: Option<i64>) {
+        self.injected[a] += amount;
+        if let Some(t) = time {
+            if self.injected_by_day.len() <= a {
+                self.injected_by_day.resize(a + 1, ByDay::new());
+            }
+            add_by_day(&mut self.injected_by_day[a], t, amount);
         }
     }
 
@@ -161,6 +192,7 @@ pub fn replay<M: TaintModel>(
     let n_assets = g.assets.len();
     let mut r = Replay {
         injected: vec![U256::ZERO; n_assets],
+        injected_by_day: vec![ByDay::new(); n_assets],
         unexplained: vec![U256::ZERO; n_assets],
         ..Default::default()
     };
@@ -188,7 +220,7 @@ pub fn replay<M: TaintModel>(
             continue;
         }
         let tainted = if is_seed(node) && seed_value {
-            r.injected[asset as usize] += amount;
+            r.inject(asset as usize, amount, None);
             amount
         } else {
             U256::ZERO
@@ -236,7 +268,7 @@ pub fn replay<M: TaintModel>(
                 // from outside the fetched data
                 let extra = total - have;
                 let tainted = if is_seed(f.from) && seed_value {
-                    r.injected[a] += extra;
+                    r.inject(a, extra, Some(f.time));
                     extra
                 } else {
                     U256::ZERO
@@ -286,7 +318,7 @@ pub fn replay<M: TaintModel>(
                     Injection::TheftTxs(txs) => txs.contains(&f.tx) && !is_seed(f.from),
                 };
                 let parcel = if injects {
-                    r.injected[a] += f.amount - tainted;
+                    r.inject(a, f.amount - tainted, Some(f.time));
                     tainted = f.amount;
                     M::fresh(f.amount, f.amount)
                 } else {

@@ -116,6 +116,11 @@ pub struct TraceConfig {
     pub terminal: Vec<Category>,
     /// Deposit-address detection (None: off).
     pub deposit: Option<DepositParams>,
+    /// The catalogued incident traced, if any (recorded in summary.json and the run registry
+    /// that `totals` reads; the trace itself does not use it).
+    pub incident: Option<String>,
+    /// The data is a simulation (`moneytrail demo`): every output says so.
+    pub simulated: bool,
 }
 
 impl TraceConfig {
@@ -139,6 +144,8 @@ impl TraceConfig {
                 Category::Sanctioned,
             ],
             deposit: Some(DepositParams::default()),
+            incident: None,
+            simulated: false,
         }
     }
 
@@ -192,6 +199,8 @@ pub struct AssetTotals {
     pub by_category: BTreeMap<&'static str, U256>,
     /// Value spent beyond what the data showed (counted clean, or tainted at seeds).
     pub unexplained: U256,
+    /// The dated part of `injected` by day of arrival (opening balances are undated).
+    pub injected_by_day: engine::ByDay,
 }
 
 /// One endpoint row.
@@ -215,6 +224,8 @@ pub struct Endpoint {
     pub last_time: Option<i64>,
     /// Node id (NONE for the fee sink); paths come from [`TraceResult::paths`].
     pub node: u32,
+    /// The dated part of `amount` by day of arrival (taint held at the end is undated).
+    pub by_day: engine::ByDay,
 }
 
 /// An inferred link with its evidence.
@@ -457,6 +468,7 @@ fn assemble(
             injected: rep.injected[i],
             by_category,
             unexplained: rep.unexplained[i],
+            injected_by_day: rep.injected_by_day.get(i).cloned().unwrap_or_default(),
         });
     }
     // unique keys for assets sharing a symbol
@@ -501,6 +513,7 @@ fn assemble(
                 first_time: e.first_time,
                 last_time: e.last_time,
                 node: *node,
+                by_day: e.by_day.clone(),
             }
         })
         .collect();

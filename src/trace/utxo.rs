@@ -34,6 +34,7 @@ pub fn replay<M: TaintModel>(
 ) -> Replay {
     let mut r = Replay {
         injected: vec![U256::ZERO; g.assets.len().max(1)],
+        injected_by_day: vec![Default::default(); g.assets.len().max(1)],
         unexplained: vec![U256::ZERO; g.assets.len().max(1)],
         ..Default::default()
     };
@@ -85,7 +86,7 @@ pub fn replay<M: TaintModel>(
             }
         }
         for (op, (n, v)) in open {
-            r.injected[0] += v;
+            r.inject(0, v, None);
             held.insert(
                 op,
                 Held {
@@ -113,7 +114,7 @@ pub fn replay<M: TaintModel>(
                     let n = node_of(&i.address);
                     // an output of a seed that the data does not show arriving: the seed held it
                     if i.prevout.is_some() && is_seed(n) && seed_value && !v.is_zero() {
-                        r.injected[0] += v;
+                        r.inject(0, v, Some(tx.time));
                         r.unexplained[0] += v;
                         (M::fresh(v, v), 0)
                     } else {
@@ -150,7 +151,7 @@ pub fn replay<M: TaintModel>(
                 && !v.is_zero()
                 && (seed_value || tid.is_some_and(|t| theft.contains(&t)));
             if injects {
-                r.injected[0] += v - tainted;
+                r.inject(0, v - tainted, Some(tx.time));
                 tainted = v;
                 parcel = M::fresh(v, v);
                 hop = 0;

@@ -58,7 +58,18 @@ pub fn receipt(anvil: &Anvil, h: &str) -> serde_json::Value {
 
 /// Build the scenario on a fresh anvil.
 pub fn build() -> Chain {
-    let anvil = Anvil::start_with(&["--base-fee", "0", "--gas-price", "0", "--no-priority-fee"]);
+    build_at(None)
+}
+
+/// Build the scenario on a fresh anvil whose genesis is at `timestamp` (Unix seconds; the
+/// blocks follow within seconds), so that USD prices of a known day apply.
+pub fn build_at(timestamp: Option<u64>) -> Chain {
+    let ts = timestamp.map(|t| t.to_string());
+    let mut args = vec!["--base-fee", "0", "--gas-price", "0", "--no-priority-fee"];
+    if let Some(t) = &ts {
+        args.extend(["--timestamp", t.as_str()]);
+    }
+    let anvil = Anvil::start_with(&args);
     let acc = anvil.accounts();
     let v = acc[0].clone();
     let (s, a1, a2, m, q, p1, dep, hot, pool) = (

@@ -1,0 +1,152 @@
+//! `moneytrail totals`: the recorded trace runs per catalogued incident and per year beside
+//! every published estimate (docs/formats.md "Totals").
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::ValueEnum;
+
+use moneytrail::knowledge::prices::PriceBook;
+use moneytrail::report::totals::{self, Totals};
+use moneytrail::report::totals_out;
+use moneytrail::trace::ModelKind;
+
+use crate::{Cli, bad, catalog, emit, open_store, print_json};
+
+/// Output formats of `totals`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TotalsFormat {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+/// Which table `--format csv` prints to standard output.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TotalsTable {
+    Incidents,
+    Breakdown,
+    Years,
+}
+
+/// `moneytrail totals`.
+#[derive(clap::Args)]
+pub(crate) struct TotalsArgs {
+    /// Only incidents of this year (and the estimates for it).
+    #[arg(long)]
+    year: Option<i32>,
+    /// Only this incident.
+    #[arg(long)]
+    incident: Option<String>,
+    /// The model whose runs are summed.
+    #[arg(long, default_value = "haircut")]
+    model: String,
+    #[arg(long, value_enum, default_value_t = TotalsFormat::Table)]
+    format: TotalsFormat,
+    /// Directory for the files (csv, json, parquet: totals_incidents, totals_breakdown,
+    /// totals_years); required for parquet.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The table `--format csv` prints when there is no --out.
+    #[arg(long, value_enum, default_value_t = TotalsTable::Years)]
+    table: TotalsTable,
+}
+
+/// `moneytrail totals`.
+pub(crate) fn totals_cmd(cli: &Cli, a: &TotalsArgs) -> Result<()> {
+    let model: ModelKind = a
+        .model
+        .parse()
+        .map_err(|e: moneytrail::trace::ModelError| bad(e.to_string()))?;
+    let cat = catalog(cli)?;
+    let incidents = cat.incidents()?;
+    if let Some(id) = &a.incident {
+        if !incidents.iter().any(|i| &i.id == id) {
+            return Err(bad(format!(
+                "unknown incident '{id}' (see `moneytrail incidents list`)"
+            )));
+        }
+    }
+    if let Some(y) = a.year {
+        if !(2009..=2100).contains(&y) {
+            return Err(bad(format!("invalid --year {y}")));
+        }
+    }
+    if a.format == TotalsFormat::Parquet && a.out.is_none() {
+        return Err(bad("--format parquet writes files: give --out DIR"));
+    }
+    let store = open_store(&cli.db)?;
+    let runs = store
+        .latest_incident_runs(model.as_str())
+        .context("reading the recorded trace runs")?;
+    let book = PriceBook::from_store(&store).context("reading prices")?;
+    let t = totals::compute(
+        &incidents,
+        &cat.estimates()?,
+        &runs,
+        &book,
+        model.as_str(),
+        a.year,
+        a.incident.as_deref(),
+    );
+    match (&a.out, a.format) {
+        (None, TotalsFormat::Table) => emit(&totals_out::totals_text(&t)),
+        (None, TotalsFormat::Json) => print_json(&t),
+        (None, TotalsFormat::Csv) => {
+            let tb = match a.table {
+                TotalsTable::Incidents => totals_out::incidents_table(&t),
+                TotalsTable::Breakdown => totals_out::breakdown_table(&t),
+                TotalsTable::Years => totals_out::years_table(&t),
+            };
+            let mut buf = Vec::new();
+            tb.write_csv(&mut buf, "standard output")?;
+            emit(&String::from_utf8_lossy(&buf))
+        }
+        (None, TotalsFormat::Parquet) => unreachable!("checked above"),
+        (Some(dir), f) => write_files(&t, dir, f, cli.quiet),
+    }
+}
+
+fn write_files(t: &Totals, dir: &std::path::Path, f: TotalsFormat, quiet: bool) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(bad(format!(
+            "--out {} exists and is not a directory",
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = Vec::new();
+    match f {
+        TotalsFormat::Json | TotalsFormat::Table => {
+            let p = dir.join("totals.json");
+            std::fs::write(&p, serde_json::to_string_pretty(t)? + "\n")
+                .with_context(|| format!("writing {}", p.display()))?;
+            written.push(p);
+        }
+        TotalsFormat::Csv | TotalsFormat::Parquet => {
+            for (stem, tb) in totals_out::tables(t) {
+                let p = if f == TotalsFormat::Csv {
+                    let p = dir.join(format!("{stem}.csv"));
+                    let mut file = std::io::BufWriter::new(
+                        std::fs::File::create(&p)
+                            .with_context(|| format!("writing {}", p.display()))?,
+                    );
+                    tb.write_csv(&mut file, &p.display().to_string())?;
+                    p
+                } else {
+                    let p = dir.join(format!("{stem}.parquet"));
+                    tb.write_parquet(&p)?;
+                    p
+                };
+                written.push(p);
+            }
+        }
+    }
+    if !quiet {
+        for p in written {
+            emit(&format!("wrote {}\n", p.display()))?;
+        }
+    }
+    Ok(())
+}
