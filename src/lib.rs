@@ -5,6 +5,7 @@
 //! This crate holds the library; `src/main.rs` is only the command line.
 #![warn(missing_docs)]
 
+pub mod demo;
 pub mod fetch;
 pub mod graph;
 pub mod knowledge;

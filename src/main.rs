@@ -100,6 +100,9 @@ enum Command {
     /// bridges, resting, unresolved, in USD at the transfer days) and per year beside every
     /// published estimate; incidents not traced are listed.
     Totals(cli::totals::TotalsArgs),
+    /// The whole product offline on a SIMULATED Ronin-like chain: store, every model, USD,
+    /// totals, report; each model's amounts checked against the simulation's ground truth.
+    Demo(cli::demo::DemoArgs),
 }
 
 #[derive(Subcommand)]
@@ -353,6 +356,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Screen(args) => cli::screen::screen_cmd(&cli, args)?,
         Command::Serve(args) => cli::screen::serve_cmd(&cli, args)?,
         Command::Totals(args) => cli::totals::totals_cmd(&cli, args)?,
+        Command::Demo(args) => cli::demo::demo_cmd(&cli, args)?,
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! (clap), then a call into the library and the printing of its result.
 
 pub(crate) mod btc;
+pub(crate) mod demo;
 pub(crate) mod fetch;
 pub(crate) mod import;
 pub(crate) mod screen;

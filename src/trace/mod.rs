@@ -29,7 +29,7 @@ use models::{Fifo, Haircut, Lifo, Poison, TaintModel, Tiho};
 use paths::Path;
 
 /// A taint model by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum ModelKind {
     /// Poison.
     Poison,
