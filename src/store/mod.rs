@@ -7,6 +7,7 @@
 
 mod labels;
 mod migrations;
+mod prices;
 mod transfers;
 mod utxo;
 mod writer;
@@ -15,6 +16,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub use prices::{DailyPrice, PriceCoverage, PriceUpsert};
 pub use utxo::{StoredInput, StoredUtxoTx};
 pub use writer::{BulkIds, Checkpoint, Writer};
 
