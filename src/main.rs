@@ -96,6 +96,12 @@ enum Command {
     /// The screening HTTP service (POST /v1/screen, GET /v1/address/{chain}/{addr}, /health,
     /// /metrics, /openapi.json); bearer token from MONEYTRAIL_TOKEN; SIGHUP reloads the index.
     Serve(cli::screen::ServeArgs),
+    /// Daily USD prices: import CSV files, fetch from Coinbase Exchange, show which price a
+    /// USD figure of a day uses (daily close, embedded monthly average, stablecoin).
+    Prices {
+        #[command(subcommand)]
+        action: cli::prices::PricesCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -348,6 +354,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Cluster { action } => cli::btc::cluster(&cli, action)?,
         Command::Screen(args) => cli::screen::screen_cmd(&cli, args)?,
         Command::Serve(args) => cli::screen::serve_cmd(&cli, args)?,
+        Command::Prices { action } => cli::prices::prices_cmd(&cli, action)?,
     }
     Ok(())
 }
