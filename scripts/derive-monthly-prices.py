@@ -92,7 +92,8 @@ def main():
             out.append(f"{asset},{month},{avg},{len(closes)},{name}\n")
     with open(args.out, "w", newline="") as f:
         f.writelines(out)
-    print(f"wrote {args.out}: {len(out) - 7} rows", file=sys.stderr)
+    rows = sum(1 for line in out if not line.startswith("#")) - 1
+    print(f"wrote {args.out}: {rows} rows", file=sys.stderr)
 
 
 if __name__ == "__main__":
