@@ -103,6 +103,12 @@ enum Command {
     /// The whole product offline on a SIMULATED Ronin-like chain: store, every model, USD,
     /// totals, report; each model's amounts checked against the simulation's ground truth.
     Demo(cli::demo::DemoArgs),
+    /// Daily USD prices: import CSV files, fetch from Coinbase Exchange, show which price a
+    /// USD figure of a day uses (daily close, embedded monthly average, stablecoin).
+    Prices {
+        #[command(subcommand)]
+        action: cli::prices::PricesCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -357,6 +363,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => cli::screen::serve_cmd(&cli, args)?,
         Command::Totals(args) => cli::totals::totals_cmd(&cli, args)?,
         Command::Demo(args) => cli::demo::demo_cmd(&cli, args)?,
+        Command::Prices { action } => cli::prices::prices_cmd(&cli, action)?,
     }
     Ok(())
 }

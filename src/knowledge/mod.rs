@@ -1,4 +1,4 @@
-//! The knowledge base: DPRK incidents, published estimates and attribution labels.
+//! The knowledge base: DPRK incidents, published estimates, attribution labels and USD prices.
 //!
 //! The curated part lives under `graphs/` and is embedded in the binary at build time
 //! ([`catalog`]); a directory given with `--catalog` adds files or replaces embedded ones of
@@ -13,3 +13,4 @@ pub mod prices;
 pub use catalog::{Catalog, CatalogError};
 pub use estimates::Estimate;
 pub use incidents::Incident;
+pub use prices::{Price, PriceBook, PriceKind};

@@ -124,6 +124,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (chain, address)
     ) WITHOUT ROWID;
     "#,
+    // v4: daily USD prices (src/knowledge/prices, docs/formats.md "Prices"). The v1 `prices`
+    // table (a REAL price per source) was never written by any command: it is replaced by one
+    // close per (asset, day), kept as the exact decimal text imported, with where it came from.
+    r#"
+    DROP TABLE IF EXISTS prices;
+    CREATE TABLE prices (
+        asset     TEXT NOT NULL,   -- upper-case symbol ('ETH', 'BTC', 'USDC')
+        day       TEXT NOT NULL,   -- YYYY-MM-DD, the UTC day
+        close_usd TEXT NOT NULL,   -- USD per whole unit, decimal text exactly as imported
+        source    TEXT NOT NULL,   -- 'coinbase', 'yfinance', the --source given, or 'file:<name>'
+        PRIMARY KEY (asset, day)
+    ) WITHOUT ROWID;
+    "#,
     // v5 (trace runs): every `trace` run records what it found, so `totals` can sum incidents
     // without re-reading output directories. `trace_run_rows` holds one row per (kind, entity,
     // asset): kind `injected` or an endpoint category; amounts exact decimal text in the

@@ -7,6 +7,7 @@
 
 mod labels;
 mod migrations;
+mod prices;
 mod runs;
 mod transfers;
 mod utxo;
@@ -16,6 +17,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
+pub use prices::{DailyPrice, PriceCoverage, PriceUpsert};
 pub use runs::{RunRow, TraceRun};
 pub use utxo::{StoredInput, StoredUtxoTx};
 pub use writer::{BulkIds, Checkpoint, Writer};

@@ -6,6 +6,7 @@ pub mod anvil;
 pub mod bcoin;
 pub mod btc;
 pub mod btc_chain;
+pub mod coinbase;
 pub mod esplora;
 pub mod eth_etl;
 pub mod evm_scenario;
