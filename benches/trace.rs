@@ -1,11 +1,12 @@
 //! Trace benchmark: prints figures, asserts nothing about time.
 //!
-//!     cargo bench --bench trace -- [TRANSFERS ...] [--sqlite N]
+//!     cargo bench --bench trace -- [TRANSFERS ...] [--sqlite N] [--export N]
 //!
 //! For each size: a synthetic graph with power-law degrees (a few hubs, a long tail), realistic
 //! time order, 1% labelled terminals and 3 seeds; haircut and FIFO replay time, transfers/s and
 //! peak memory of the replay (VmHWM after resetting it, minus the resident input). With
-//! `--sqlite N`: N transfers written to a temporary store and read back (rows/s).
+//! `--sqlite N`: N transfers written to a temporary store and read back (rows/s). With
+//! `--export N`: an N-transfer haircut trace valued and written as CSV and Parquet (rows/s).
 
 use std::time::Instant;
 
@@ -159,6 +160,43 @@ fn bench_size(n: usize) {
         );
         drop(r);
     }
+}
+
+/// `--export N`: a haircut trace of N transfers written as the CSV contract and as Parquet
+/// (`trace --parquet`), with the valuation; rows/s of the tainted flows written.
+fn bench_export(n: usize) {
+    use moneytrail::knowledge::prices::PriceBook;
+    use moneytrail::report::{trace_out, trace_tables, usd};
+    let mut rng = Rng(0x51ED_2701 ^ n as u64);
+    let input = synthetic(n, &mut rng);
+    let cfg = TraceConfig::new(Chain::ETHEREUM, vec![addr(1), addr(2), addr(3)]);
+    let r = trace::run(input, &cfg).expect("trace");
+    let dir = std::env::temp_dir().join(format!("moneytrail-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = Instant::now();
+    let v = usd::value(&r, &PriceBook::embedded());
+    let value_s = t.elapsed().as_secs_f64();
+    let rows = r.tainted_flows.len();
+    let t = Instant::now();
+    trace_out::write_all(&r, Some(&v), &dir).unwrap();
+    let csv_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    trace_tables::write_parquet(&r, Some(&v), &dir).unwrap();
+    let pq_s = t.elapsed().as_secs_f64();
+    let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "\nexport of a {n}-transfer haircut trace: {rows} tainted flows, {} endpoints\n  \
+         USD valuation {value_s:.3} s\n  \
+         CSV contract (summary, endpoints, flows, paths, evidence, graphml) {csv_s:.2} s = {:.0}k flow rows/s, flows.csv {:.1} MB\n  \
+         Parquet (flows, endpoints; polars, zstd) {pq_s:.2} s = {:.0}k flow rows/s, flows.parquet {:.1} MB",
+        r.endpoints.len(),
+        rows as f64 / csv_s / 1e3,
+        size("flows.csv") as f64 / 1e6,
+        rows as f64 / pq_s / 1e3,
+        size("flows.parquet") as f64 / 1e6,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn bench_sqlite(n: usize) {
@@ -370,23 +408,29 @@ fn main() {
     let mut sizes = Vec::new();
     let mut sqlite = None;
     let mut python = None;
+    let mut export = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--sqlite" {
             sqlite = it.next().and_then(|v| v.parse().ok());
+        } else if a == "--export" {
+            export = it.next().and_then(|v| v.parse().ok());
         } else if a == "--python" {
             python = it.next().and_then(|v| v.parse().ok());
         } else if let Ok(n) = a.parse::<usize>() {
             sizes.push(n);
         }
     }
-    if sizes.is_empty() && sqlite.is_none() && python.is_none() {
+    if sizes.is_empty() && sqlite.is_none() && python.is_none() && export.is_none() {
         // `cargo test --all-targets` runs this binary without `--bench`: a small smoke run.
         sizes = if std::env::args().any(|a| a == "--bench") {
             vec![1_000_000, 10_000_000]
         } else {
             vec![20_000]
         };
+        if !std::env::args().any(|a| a == "--bench") {
+            export = Some(20_000);
+        }
     }
     for n in sizes {
         bench_size(n);
@@ -396,5 +440,8 @@ fn main() {
     }
     if let Some(n) = python {
         bench_python(n);
+    }
+    if let Some(n) = export {
+        bench_export(n);
     }
 }
