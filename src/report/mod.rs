@@ -1,6 +1,19 @@
 //! Reports: human-readable tables and machine-readable renderings of what the library computed.
-//! Nothing here does I/O beyond building strings; the binary prints them.
+//! Nothing here does I/O beyond building strings, except reading a trace directory back
+//! ([`view::TraceView`]) and writing its graph exports ([`exports`]).
 
+pub mod budget;
+pub mod dot;
+pub mod estimate_line;
+pub mod exports;
+pub mod gexf;
 pub mod graphml;
+pub mod html;
+pub mod markdown;
+pub mod nodelink;
+pub mod palette;
+pub mod report_json;
 pub mod text;
 pub mod trace_out;
+pub mod view;
+mod view_flows;
