@@ -4,5 +4,6 @@
 pub(crate) mod btc;
 pub(crate) mod fetch;
 pub(crate) mod import;
+pub(crate) mod report;
 pub(crate) mod screen;
 pub(crate) mod trace;

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 
 use moneytrail::knowledge::labels;
 use moneytrail::model::{Amount, TxHash};
+use moneytrail::report::exports::GraphFormat;
 use moneytrail::report::text;
 use moneytrail::trace::{self, ModelKind, TraceConfig, TraceError};
 
@@ -72,6 +73,9 @@ pub(crate) struct TraceArgs {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
+    /// Graph files to write beside graph.graphml: gexf, dot, json (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "FORMATS")]
+    graph_formats: Vec<String>,
 }
 
 /// `moneytrail trace`.
@@ -102,6 +106,11 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
             a.out.display()
         )));
     }
+    let graph_formats = a
+        .graph_formats
+        .iter()
+        .map(|f| GraphFormat::parse(f).map_err(|e| bad(format!("--graph-formats: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
     if !a.offline && !a.source.given() {
         return Err(bad(format!(
             "{NO_SOURCE}; or --offline to trace what is in the database"
@@ -150,6 +159,9 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
             );
         }
     }
+    // the graph exports: the directory just written, read back (one code path with `report`)
+    moneytrail::report::exports::write_graph_files(&a.out, &graph_formats)
+        .with_context(|| format!("writing the graph files into {}", a.out.display()))?;
     if !cli.quiet {
         emit(&text::trace_summary(&result, &a.out))?;
     }
