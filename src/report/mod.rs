@@ -16,4 +16,5 @@ pub mod report_json;
 pub mod text;
 pub mod trace_out;
 pub mod view;
+mod view_files;
 mod view_flows;
