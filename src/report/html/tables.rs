@@ -116,7 +116,13 @@ pub(crate) fn summary(h: &mut String, v: &TraceView) {
         }
         h.push_str("</tr>\n");
     }
-    for (name, pick) in [("unexplained", 0usize), ("swept in clean (poison)", 1usize)] {
+    for (name, pick) in [
+        (
+            "unexplained: value spent beyond the data (not taint)",
+            0usize,
+        ),
+        ("swept in clean (poison)", 1usize),
+    ] {
         let vals: Vec<Option<&String>> = s
             .assets
             .iter()
