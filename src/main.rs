@@ -78,6 +78,9 @@ enum Command {
     },
     /// Follow the seeds' value under a taint model and write the output contract to --out.
     Trace(Box<cli::trace::TraceArgs>),
+    /// Report of a trace directory: self-contained HTML (default), Markdown, JSON figures, or
+    /// its graph as GEXF / DOT / node-link JSON.
+    Report(cli::report::ReportArgs),
     /// Fetch the transfers of the seeds and of the addresses their value reaches, hop by hop,
     /// into the database (resumable: a re-run continues where the last one stopped).
     Fetch(Box<cli::fetch::FetchArgs>),
@@ -356,6 +359,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Labels { action } => labels_cmd(&cli, action)?,
         Command::Trace(args) => cli::trace::trace_cmd(&cli, args)?,
+        Command::Report(args) => cli::report::report_cmd(&cli, args)?,
         Command::Fetch(args) => cli::fetch::fetch_cmd(&cli, args)?,
         Command::Import(args) => cli::import::import(&cli, args)?,
         Command::Cluster { action } => cli::btc::cluster(&cli, action)?,

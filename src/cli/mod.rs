@@ -6,6 +6,7 @@ pub(crate) mod demo;
 pub(crate) mod fetch;
 pub(crate) mod import;
 pub(crate) mod prices;
+pub(crate) mod report;
 pub(crate) mod screen;
 pub(crate) mod totals;
 pub(crate) mod trace;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use moneytrail::knowledge::labels;
 use moneytrail::knowledge::prices::PriceBook;
 use moneytrail::model::{Amount, TxHash};
+use moneytrail::report::exports::GraphFormat;
 use moneytrail::report::{self, text};
 use moneytrail::trace::{self, ModelKind, TraceConfig, TraceError};
 
@@ -76,6 +77,9 @@ pub(crate) struct TraceArgs {
     /// Also write flows.parquet and endpoints.parquet (the CSV columns, typed; docs/formats.md).
     #[arg(long)]
     parquet: bool,
+    /// Graph files to write beside graph.graphml: gexf, dot, json (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "FORMATS")]
+    graph_formats: Vec<String>,
 }
 
 /// `moneytrail trace`.
@@ -106,6 +110,11 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
             a.out.display()
         )));
     }
+    let graph_formats = a
+        .graph_formats
+        .iter()
+        .map(|f| GraphFormat::parse(f).map_err(|e| bad(format!("--graph-formats: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
     if !a.offline && !a.source.given() {
         return Err(bad(format!(
             "{NO_SOURCE}; or --offline to trace what is in the database"
@@ -167,6 +176,9 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
             );
         }
     }
+    // the graph exports: the directory just written, read back (one code path with `report`)
+    moneytrail::report::exports::write_graph_files(&a.out, &graph_formats)
+        .with_context(|| format!("writing the graph files into {}", a.out.display()))?;
     if !cli.quiet {
         emit(&text::trace_summary(&result, &a.out))?;
     }

@@ -1,0 +1,31 @@
+//! [`EstimateLine`]: one published estimate beside what was traced, the input of the report's
+//! totals-vs-estimates table (built by the totals code).
+
+use serde::Serialize;
+
+/// One published estimate set beside what was traced (built by the totals code).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EstimateLine {
+    /// Year the estimate covers.
+    pub year: i32,
+    /// Estimate id (graphs/estimates.csv).
+    pub estimate_id: String,
+    /// Source (report, statement).
+    pub source: String,
+    /// Publisher.
+    pub publisher: String,
+    /// Low end of the range, USD.
+    pub low_usd: Option<f64>,
+    /// High end of the range, USD.
+    pub high_usd: Option<f64>,
+    /// Point estimate, USD.
+    pub point_usd: Option<f64>,
+    /// What the traces account for, USD.
+    pub traced_usd: f64,
+    /// traced / estimate (point, else the range's middle).
+    pub ratio: Option<f64>,
+    /// Traced inside [low, high].
+    pub inside_range: Option<bool>,
+    /// Where the estimate was published (shown as text, never fetched or linked).
+    pub url: String,
+}
