@@ -160,6 +160,9 @@ pub fn run_rows(r: &TraceResult, usd: Option<&Valuation>) -> Vec<RunRow> {
         .collect()
 }
 
+/// (chain, kind, entity, asset, contract) of a breakdown row.
+type BreakdownKey = (String, String, String, String, String);
+
 /// Sum `rows` of one asset exactly (decimal text in `decimals` units).
 fn add_dec(a: &str, b: &str, decimals: u8) -> String {
     let p = |s: &str| {
@@ -246,8 +249,7 @@ pub fn compute(
             .collect();
         let mut injected = (!mine.is_empty()).then_some(0.0);
         // per (chain, kind, entity, asset, contract)
-        let mut agg: BTreeMap<(String, String, String, String, String), (String, Option<f64>, u8)> =
-            BTreeMap::new();
+        let mut agg: BTreeMap<BreakdownKey, (String, Option<f64>, u8)> = BTreeMap::new();
         for r in &mine {
             for x in &r.rows {
                 if x.kind == "injected" {

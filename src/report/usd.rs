@@ -25,7 +25,7 @@ pub struct PriceUse {
     pub kind: PriceKind,
     /// Where the prices came from.
     pub source: String,
-    /// Distinct days valued with it.
+    /// Amounts valued with it (one per endpoint and arrival day).
     pub days: usize,
     /// First and last day (YYYY-MM-DD) priced.
     pub first: String,
@@ -55,9 +55,12 @@ pub struct Valuation {
     pub prices: Vec<PriceUse>,
 }
 
+/// (asset index, priced as, kind, source) → (amounts valued, first day, last day).
+type Uses = BTreeMap<(usize, String, PriceKind, String), (usize, String, String)>;
+
 #[derive(Default)]
 struct Acc {
-    uses: BTreeMap<(usize, String, PriceKind, String), (usize, String, String)>,
+    uses: Uses,
     unpriced: Vec<usize>,
 }
 
