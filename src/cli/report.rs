@@ -8,15 +8,17 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 
+use moneytrail::knowledge::prices::PriceBook;
 use moneytrail::report::budget::DEFAULT_HTML_NODES;
 use moneytrail::report::estimate_line::EstimateLine;
 use moneytrail::report::exports::GraphFormat;
 use moneytrail::report::html::{HtmlOptions, render_html};
 use moneytrail::report::markdown::render_markdown;
 use moneytrail::report::report_json::report_json;
+use moneytrail::report::totals;
 use moneytrail::report::view::TraceView;
 
-use crate::{Cli, bad, emit};
+use crate::{Cli, bad, catalog, emit, open_store};
 
 /// Output formats of `report`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -55,6 +57,36 @@ pub(crate) struct ReportArgs {
     node_budget: Option<usize>,
 }
 
+/// The totals-vs-estimates lines of the traced incident's year: the newest runs of the trace's
+/// model in the database, summed over that year's catalogued incidents (none without an
+/// incident or when the incident is not in the catalog).
+fn totals_for(cli: &Cli, view: &TraceView) -> Result<Vec<EstimateLine>> {
+    let Some(id) = &view.summary.incident else {
+        return Ok(Vec::new());
+    };
+    let cat = catalog(cli)?;
+    let incidents = cat.incidents()?;
+    let Some(inc) = incidents.iter().find(|i| &i.id == id) else {
+        return Ok(Vec::new());
+    };
+    if !cli.db.exists() {
+        return Ok(Vec::new());
+    }
+    let store = open_store(&cli.db)?;
+    let runs = store.latest_incident_runs(&view.summary.model)?;
+    let book = PriceBook::from_store(&store)?;
+    let t = totals::compute(
+        &incidents,
+        &cat.estimates()?,
+        &runs,
+        &book,
+        &view.summary.model,
+        Some(inc.year()),
+        None,
+    );
+    Ok(totals::estimate_lines(&t))
+}
+
 /// `moneytrail report`.
 pub(crate) fn report_cmd(cli: &Cli, a: &ReportArgs) -> Result<()> {
     if a.node_budget == Some(0) {
@@ -62,8 +94,8 @@ pub(crate) fn report_cmd(cli: &Cli, a: &ReportArgs) -> Result<()> {
     }
     let view = TraceView::read(&a.trace).map_err(|e| bad(e.to_string()))?;
     let budget = a.node_budget.unwrap_or(DEFAULT_HTML_NODES);
-    // the totals of another command; none yet
-    let estimates: &[EstimateLine] = &[];
+    let lines = totals_for(cli, &view)?;
+    let estimates: &[EstimateLine] = &lines;
     let (body, default_name): (Vec<u8>, Option<&str>) = match a.format {
         ReportFormat::Html => {
             let opts = HtmlOptions {

@@ -94,6 +94,8 @@ pub struct DemoOutcome {
     pub all_match: bool,
     /// The totals of the haircut runs.
     pub totals: Totals,
+    /// The HTML report of the haircut trace (report.md beside it).
+    pub report: PathBuf,
 }
 
 /// The simulated incident (not in the catalog: it exists only in the demo's store).
@@ -247,6 +249,27 @@ pub fn run(out: &Path) -> Result<DemoOutcome, DemoError> {
         let mut f = std::fs::File::create(&p).map_err(io(&p))?;
         tb.write_csv(&mut f, &p.display().to_string())?;
     }
+    // the report of the haircut trace, with the year's estimates
+    let lines = totals::estimate_lines(&t);
+    let hdir = out.join("trace-haircut");
+    let view = crate::report::view::TraceView::read(&hdir).map_err(|e| DemoError::Io {
+        path: hdir.display().to_string(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let title = "SIMULATED Ronin-like theft — moneytrail demo (haircut)";
+    let html = crate::report::html::render_html(
+        &view,
+        &crate::report::html::HtmlOptions {
+            title: Some(title),
+            node_budget: crate::report::budget::DEFAULT_HTML_NODES,
+            estimates: &lines,
+        },
+    );
+    let report = out.join("report.html");
+    std::fs::write(&report, html).map_err(io(&report))?;
+    let md = crate::report::markdown::render_markdown(&view, Some(title), &lines);
+    let report_md = out.join("report.md");
+    std::fs::write(&report_md, md).map_err(io(&report_md))?;
     let p = tdir.join("totals.json");
     std::fs::write(
         &p,
@@ -254,6 +277,7 @@ pub fn run(out: &Path) -> Result<DemoOutcome, DemoError> {
     )
     .map_err(io(&p))?;
     Ok(DemoOutcome {
+        report,
         out: out.to_path_buf(),
         db,
         transfers: s.transfers.len(),

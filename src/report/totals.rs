@@ -404,3 +404,23 @@ pub fn run_record(r: &TraceResult, usd: Option<&Valuation>, out_dir: &str) -> Tr
         rows: run_rows(r, usd),
     }
 }
+
+/// The totals' year rows as the report's totals-vs-estimates lines.
+pub fn estimate_lines(t: &Totals) -> Vec<super::estimate_line::EstimateLine> {
+    t.years
+        .iter()
+        .map(|y| super::estimate_line::EstimateLine {
+            year: y.year,
+            estimate_id: y.estimate_id.clone(),
+            source: y.source.clone(),
+            publisher: y.publisher.clone(),
+            low_usd: y.low_usd.map(|v| v as f64),
+            high_usd: y.high_usd.map(|v| v as f64),
+            point_usd: y.point_usd.map(|v| v as f64),
+            traced_usd: y.traced_usd,
+            ratio: y.ratio,
+            inside_range: y.inside_range,
+            url: y.url.clone(),
+        })
+        .collect()
+}
