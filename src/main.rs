@@ -103,6 +103,11 @@ enum Command {
     /// The whole product offline on a SIMULATED Ronin-like chain: store, every model, USD,
     /// totals, report; each model's amounts checked against the simulation's ground truth.
     Demo(cli::demo::DemoArgs),
+    /// The real job, with network: every catalogued incident in scope fetched from the public
+    /// keyless explorers (Blockscout, Esplora at mempool.space; Etherscan when
+    /// $ETHERSCAN_API_KEY is set), traced, and set beside the published estimates. Resumable;
+    /// incidents it could not trace are listed with the reason.
+    Reproduce(Box<cli::reproduce::ReproduceArgs>),
 }
 
 #[derive(Subcommand)]
@@ -357,6 +362,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => cli::screen::serve_cmd(&cli, args)?,
         Command::Totals(args) => cli::totals::totals_cmd(&cli, args)?,
         Command::Demo(args) => cli::demo::demo_cmd(&cli, args)?,
+        Command::Reproduce(args) => cli::reproduce::reproduce_cmd(&cli, args)?,
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub(crate) mod btc;
 pub(crate) mod demo;
 pub(crate) mod fetch;
 pub(crate) mod import;
+pub(crate) mod reproduce;
 pub(crate) mod screen;
 pub(crate) mod totals;
 pub(crate) mod trace;
