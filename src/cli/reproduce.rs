@@ -125,7 +125,8 @@ impl Endpoint {
 /// One (incident, chain) to trace, or why not.
 struct Job {
     incident: String,
-    chain: String,
+    /// `None`: the incident as a whole (it has no seeds).
+    chain: Option<String>,
     what: Result<(Chain, Endpoint), String>,
 }
 
@@ -166,14 +167,14 @@ fn plan(incidents: &[Incident], a: &ReproduceArgs, etherscan_key: bool) -> Vec<J
         if seed_chains.is_empty() {
             jobs.push(Job {
                 incident: inc.id.clone(),
-                chain: "-".into(),
+                chain: None,
                 what: Err("no seed addresses in the catalog".into()),
             });
         }
         for chain in &seed_chains {
             jobs.push(Job {
                 incident: inc.id.clone(),
-                chain: chain.to_string(),
+                chain: Some(chain.to_string()),
                 what: endpoint_for(*chain, a, etherscan_key).map(|e| (*chain, e)),
             });
         }
@@ -185,7 +186,7 @@ fn plan(incidents: &[Incident], a: &ReproduceArgs, etherscan_key: bool) -> Vec<J
             if name.parse::<Chain>().is_err() {
                 jobs.push(Job {
                     incident: inc.id.clone(),
-                    chain: name.clone(),
+                    chain: Some(name.clone()),
                     what: Err(format!("unsupported chain {name}")),
                 });
             }
@@ -340,7 +341,7 @@ pub(crate) fn reproduce_cmd(cli: &Cli, a: &ReproduceArgs) -> Result<()> {
     };
     // per incident: chains traced in this run, and (chain, reason) of those not
     let mut traced: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut failed: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut failed: BTreeMap<String, Vec<(Option<String>, String)>> = BTreeMap::new();
     let mut lines = Vec::new();
     for j in &jobs {
         let (chain, endpoint) = match &j.what {
@@ -350,10 +351,12 @@ pub(crate) fn reproduce_cmd(cli: &Cli, a: &ReproduceArgs) -> Result<()> {
                     .entry(j.incident.clone())
                     .or_default()
                     .push((j.chain.clone(), why.clone()));
-                lines.push(format!(
-                    "  {} on {}: not traced: {why}",
-                    j.incident, j.chain
-                ));
+                let on = j
+                    .chain
+                    .as_ref()
+                    .map(|c| format!(" on {c}"))
+                    .unwrap_or_default();
+                lines.push(format!("  {}{on}: not traced: {why}", j.incident));
                 continue;
             }
         };
@@ -418,7 +421,7 @@ pub(crate) fn reproduce_cmd(cli: &Cli, a: &ReproduceArgs) -> Result<()> {
                 failed
                     .entry(j.incident.clone())
                     .or_default()
-                    .push((chain.to_string(), why));
+                    .push((Some(chain.to_string()), why));
             }
         }
     }
@@ -464,14 +467,17 @@ pub(crate) fn reproduce_cmd(cli: &Cli, a: &ReproduceArgs) -> Result<()> {
 }
 
 /// Add this run's reasons to the rows of the incidents it could not (fully) trace.
-fn note_failures(t: &mut Totals, failed: &BTreeMap<String, Vec<(String, String)>>) {
+fn note_failures(t: &mut Totals, failed: &BTreeMap<String, Vec<(Option<String>, String)>>) {
     for row in &mut t.incidents {
         let Some(f) = failed.get(&row.incident) else {
             continue;
         };
         let ours = f
             .iter()
-            .map(|(c, why)| format!("{c}: {why}"))
+            .map(|(c, why)| match c {
+                Some(c) => format!("{c}: {why}"),
+                None => why.clone(),
+            })
             .collect::<Vec<_>>()
             .join("; ");
         row.reason = if row.status == "not traced" || row.reason.is_empty() {
