@@ -130,21 +130,23 @@ struct Job {
     what: Result<(Chain, Endpoint), String>,
 }
 
-/// The default source of `chain`, given the overrides and whether an Etherscan key is set.
+/// The default source of `chain`, given the overrides (`--blockscout-url`, `--esplora-url`)
+/// and whether an Etherscan key is set.
 fn endpoint_for(
     chain: Chain,
-    a: &ReproduceArgs,
+    blockscout_url: Option<&str>,
+    esplora_url: Option<&str>,
     etherscan_key: bool,
 ) -> std::result::Result<Endpoint, String> {
     match chain {
-        Chain::Bitcoin(network) => {
-            Ok(Endpoint::Esplora(a.esplora_url.clone().unwrap_or_else(
-                || bitcoin_cmd::default_esplora_url(network).to_string(),
-            )))
-        }
+        Chain::Bitcoin(network) => Ok(Endpoint::Esplora(
+            esplora_url
+                .unwrap_or(bitcoin_cmd::default_esplora_url(network))
+                .to_string(),
+        )),
         Chain::Evm(_) => {
-            if let Some(u) = &a.blockscout_url {
-                return Ok(Endpoint::Blockscout(u.clone()));
+            if let Some(u) = blockscout_url {
+                return Ok(Endpoint::Blockscout(u.to_string()));
             }
             if etherscan_key {
                 return Ok(Endpoint::Etherscan);
@@ -175,7 +177,13 @@ fn plan(incidents: &[Incident], a: &ReproduceArgs, etherscan_key: bool) -> Vec<J
             jobs.push(Job {
                 incident: inc.id.clone(),
                 chain: Some(chain.to_string()),
-                what: endpoint_for(*chain, a, etherscan_key).map(|e| (*chain, e)),
+                what: endpoint_for(
+                    *chain,
+                    a.blockscout_url.as_deref(),
+                    a.esplora_url.as_deref(),
+                    etherscan_key,
+                )
+                .map(|e| (*chain, e)),
             });
         }
         // chains the incident moved funds on that moneytrail cannot read (tron, solana, …)
@@ -503,4 +511,71 @@ fn write_totals(t: &Totals, dir: &Path) -> Result<()> {
         tb.write_parquet(&dir.join(format!("{stem}.parquet")))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_sources_per_chain() {
+        let ep = |c: &str, key| endpoint_for(c.parse().unwrap(), None, None, key);
+        assert_eq!(
+            ep("ethereum", false),
+            Ok(Endpoint::Blockscout(
+                "https://eth.blockscout.com/api".into()
+            ))
+        );
+        assert_eq!(
+            ep("arbitrum", false),
+            Ok(Endpoint::Blockscout(
+                "https://arbitrum.blockscout.com/api".into()
+            ))
+        );
+        assert_eq!(
+            ep("bitcoin", false),
+            Ok(Endpoint::Esplora("https://mempool.space/api".into()))
+        );
+        assert_eq!(
+            ep("bsc", false),
+            Err("no keyless source for bsc, set ETHERSCAN_API_KEY".into())
+        );
+        // a key: Etherscan for every EVM chain; Bitcoin unchanged
+        assert_eq!(ep("ethereum", true), Ok(Endpoint::Etherscan));
+        assert_eq!(ep("bsc", true), Ok(Endpoint::Etherscan));
+        assert_eq!(
+            ep("bitcoin", true),
+            Ok(Endpoint::Esplora("https://mempool.space/api".into()))
+        );
+        // overrides win, also over a key
+        let local = "http://127.0.0.1:1/api";
+        for c in ["ethereum", "bsc", "harmony"] {
+            assert_eq!(
+                endpoint_for(c.parse().unwrap(), Some(local), None, true),
+                Ok(Endpoint::Blockscout(local.into()))
+            );
+        }
+        assert_eq!(
+            endpoint_for(Chain::BITCOIN, Some(local), Some("http://e/api"), true),
+            Ok(Endpoint::Esplora("http://e/api".into()))
+        );
+    }
+
+    #[test]
+    fn probe_urls() {
+        assert_eq!(
+            Endpoint::Blockscout("https://eth.blockscout.com/api".into()).probe_url(),
+            "https://eth.blockscout.com/api?module=block&action=eth_block_number"
+        );
+        assert_eq!(
+            Endpoint::Esplora("https://mempool.space/api/".into()).probe_url(),
+            "https://mempool.space/api/blocks/tip/height"
+        );
+        assert!(
+            Endpoint::Etherscan
+                .probe_url()
+                .contains("action=eth_blockNumber")
+        );
+        assert!(!Endpoint::Etherscan.probe_url().contains("apikey"));
+    }
 }
