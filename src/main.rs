@@ -112,6 +112,11 @@ enum Command {
         #[command(subcommand)]
         action: cli::prices::PricesCmd,
     },
+    /// The real job, with network: every catalogued incident in scope fetched from the public
+    /// keyless explorers (Blockscout, Esplora at mempool.space; Etherscan when
+    /// $ETHERSCAN_API_KEY is set), traced, and set beside the published estimates. Resumable;
+    /// incidents it could not trace are listed with the reason.
+    Reproduce(Box<cli::reproduce::ReproduceArgs>),
 }
 
 #[derive(Subcommand)]
@@ -368,6 +373,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Totals(args) => cli::totals::totals_cmd(&cli, args)?,
         Command::Demo(args) => cli::demo::demo_cmd(&cli, args)?,
         Command::Prices { action } => cli::prices::prices_cmd(&cli, action)?,
+        Command::Reproduce(args) => cli::reproduce::reproduce_cmd(&cli, args)?,
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub(crate) mod fetch;
 pub(crate) mod import;
 pub(crate) mod prices;
 pub(crate) mod report;
+pub(crate) mod reproduce;
 pub(crate) mod screen;
 pub(crate) mod totals;
 pub(crate) mod trace;

@@ -2,16 +2,17 @@
 //! under a taint model and write the output contract. Parsing and printing only; the work is in
 //! the library (`fetch`, `trace`, `report::trace_out`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use moneytrail::knowledge::labels;
 use moneytrail::knowledge::prices::PriceBook;
-use moneytrail::model::{Amount, TxHash};
+use moneytrail::model::{Address, Amount, Chain, TxHash};
 use moneytrail::report::exports::GraphFormat;
 use moneytrail::report::{self, text};
-use moneytrail::trace::{self, ModelKind, TraceConfig, TraceError};
+use moneytrail::store::Store;
+use moneytrail::trace::{self, ModelKind, TraceConfig, TraceError, TraceResult};
 
 use super::fetch::{
     LimitArgs, NO_SOURCE, Plan, SourceArgs, SourceOptions, fetch_into, resolve_seeds,
@@ -122,48 +123,119 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
     }
     let mut store = open_store(&cli.db)?;
     labels::sync_catalog_labels(&mut store, &cat).context("loading the catalog's labels")?;
+    let job = TraceJob {
+        chain,
+        seeds,
+        model,
+        incident: a.incident.clone(),
+        theft_txs,
+        from_block,
+        max_hops: a.max_hops,
+        fetch_hops: a.fetch_hops,
+        min_value: a.min_value.clone(),
+        limits: &a.limits,
+        source: (!a.offline).then_some((&a.source, &a.options)),
+        out: &a.out,
+        parquet: a.parquet,
+        progress: !cli.quiet,
+    };
+    let done = run_trace(&mut store, &job)?;
+    // the graph exports: the directory just written, read back (one code path with `report`)
+    moneytrail::report::exports::write_graph_files(&a.out, &graph_formats)
+        .with_context(|| format!("writing the graph files into {}", a.out.display()))?;
+    if !cli.quiet {
+        emit(&text::trace_summary(&done.result, &a.out))?;
+    }
+    if !done.result.conservation_ok {
+        anyhow::bail!(
+            "conservation check failed for the {} model (outputs written to {} for inspection)",
+            model,
+            a.out.display()
+        );
+    }
+    Ok(())
+}
 
-    let fetched = if a.offline {
-        None
-    } else {
-        let plan = Plan {
-            chain,
-            seeds: &seeds,
-            hops: a.fetch_hops.or(a.max_hops).unwrap_or(DEFAULT_FETCH_HOPS),
-            from_block,
-            min_value: a.min_value.clone(),
-            limits: &a.limits,
-            progress: !cli.quiet,
-        };
-        Some(fetch_into(&mut store, &a.source, &a.options, &plan)?)
+/// One trace as `trace` and `reproduce` run it: what to follow, where from, where to write.
+pub(crate) struct TraceJob<'a> {
+    pub(crate) chain: Chain,
+    pub(crate) seeds: Vec<Address>,
+    pub(crate) model: ModelKind,
+    /// The catalogued incident traced (recorded with the run, for `totals`).
+    pub(crate) incident: Option<String>,
+    pub(crate) theft_txs: Vec<TxHash>,
+    pub(crate) from_block: Option<u64>,
+    pub(crate) max_hops: Option<u32>,
+    pub(crate) fetch_hops: Option<u32>,
+    pub(crate) min_value: Option<String>,
+    pub(crate) limits: &'a LimitArgs,
+    /// Where to fetch from first; `None`: trace what is in the store (`--offline`).
+    pub(crate) source: Option<(&'a SourceArgs, &'a SourceOptions)>,
+    pub(crate) out: &'a Path,
+    /// Also write flows.parquet and endpoints.parquet.
+    pub(crate) parquet: bool,
+    /// Show the fetch's progress line.
+    pub(crate) progress: bool,
+}
+
+/// What [`run_trace`] did.
+pub(crate) struct TraceDone {
+    pub(crate) result: TraceResult,
+    /// The run's id in the registry of `moneytrail totals`.
+    pub(crate) run_id: i64,
+}
+
+/// Run one trace into `store` (whose catalog labels are synced): fetch (unless offline), load,
+/// replay under the model, value in USD, write the output contract (and `fetch.json`) to
+/// `job.out`, record the run for `totals`. A failed conservation check is returned in the
+/// result, not as an error (the outputs are written for inspection).
+pub(crate) fn run_trace(store: &mut Store, job: &TraceJob) -> Result<TraceDone> {
+    let fetched = match job.source {
+        None => None,
+        Some((source, options)) => {
+            let plan = Plan {
+                chain: job.chain,
+                seeds: &job.seeds,
+                hops: job
+                    .fetch_hops
+                    .or(job.max_hops)
+                    .unwrap_or(DEFAULT_FETCH_HOPS),
+                from_block: job.from_block,
+                min_value: job.min_value.clone(),
+                limits: job.limits,
+                progress: job.progress,
+            };
+            Some(fetch_into(store, source, options, &plan)?)
+        }
     };
 
-    let mut cfg = TraceConfig::new(chain, seeds);
-    cfg.model = model;
-    cfg.theft_txs = theft_txs;
-    cfg.from_block = from_block.unwrap_or(0);
-    cfg.to_block = a.limits.to_block;
-    cfg.max_hops = a.max_hops;
-    cfg.min_value = a.min_value.clone();
-    cfg.incident = a.incident.clone();
-    let input = trace::load(&store, &cfg).map_err(trace_error)?;
+    let mut cfg = TraceConfig::new(job.chain, job.seeds.clone());
+    cfg.model = job.model;
+    cfg.theft_txs = job.theft_txs.clone();
+    cfg.from_block = job.from_block.unwrap_or(0);
+    cfg.to_block = job.limits.to_block;
+    cfg.max_hops = job.max_hops;
+    cfg.min_value = job.min_value.clone();
+    cfg.incident = job.incident.clone();
+    let input = trace::load(store, &cfg).map_err(trace_error)?;
     let result = trace::run(input, &cfg).map_err(trace_error)?;
-    let book = PriceBook::from_store(&store).context("reading prices")?;
+    let book = PriceBook::from_store(store).context("reading prices")?;
     let usd = report::usd::value(&result, &book);
-    report::trace_out::write_all(&result, Some(&usd), &a.out)
-        .with_context(|| format!("writing {}", a.out.display()))?;
-    if a.parquet {
-        report::trace_tables::write_parquet(&result, Some(&usd), &a.out)
-            .with_context(|| format!("writing Parquet into {}", a.out.display()))?;
+    let out = job.out;
+    report::trace_out::write_all(&result, Some(&usd), out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    if job.parquet {
+        report::trace_tables::write_parquet(&result, Some(&usd), out)
+            .with_context(|| format!("writing Parquet into {}", out.display()))?;
     }
-    let out_dir = std::fs::canonicalize(&a.out).unwrap_or_else(|_| a.out.clone());
+    let out_dir = std::fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf());
     let run = report::totals::run_record(&result, Some(&usd), &out_dir.display().to_string());
     let run_id = store
         .record_trace_run(&run)
         .context("recording the run for `moneytrail totals`")?;
     tracing::info!(run_id, "run recorded");
     if let Some(f) = &fetched {
-        let path = a.out.join(FETCH_REPORT);
+        let path = out.join(FETCH_REPORT);
         std::fs::write(&path, serde_json::to_string_pretty(f)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
         let (cut, truncated) = f.cut_short();
@@ -176,20 +248,7 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
             );
         }
     }
-    // the graph exports: the directory just written, read back (one code path with `report`)
-    moneytrail::report::exports::write_graph_files(&a.out, &graph_formats)
-        .with_context(|| format!("writing the graph files into {}", a.out.display()))?;
-    if !cli.quiet {
-        emit(&text::trace_summary(&result, &a.out))?;
-    }
-    if !result.conservation_ok {
-        anyhow::bail!(
-            "conservation check failed for the {} model (outputs written to {} for inspection)",
-            model,
-            a.out.display()
-        );
-    }
-    Ok(())
+    Ok(TraceDone { result, run_id })
 }
 
 /// Bad trace input (no seeds, a seed without history, a bad threshold) is exit 2.
