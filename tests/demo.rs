@@ -88,6 +88,39 @@ fn demo_traces_equal_the_simulations_ground_truth_and_are_reproducible() {
     assert_eq!(t["incidents"][0]["simulated"], true);
     assert!(out.join("totals/totals_years.parquet").is_file());
 
+    // the report: written, simulated in its title, self-contained (no URL fetched by the page)
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<title>SIMULATED"),
+        "{}",
+        &html[..html.len().min(400)]
+    );
+    assert!(
+        html.contains("default-src 'none'"),
+        "the CSP forbids every request"
+    );
+    for bad in [
+        "<link",
+        "@import",
+        "url(",
+        " src=\"http",
+        " href=\"http",
+        "<iframe",
+        "<img src=\"http",
+    ] {
+        assert!(
+            !html.contains(bad),
+            "report.html refers outside itself: {bad}"
+        );
+    }
+    assert!(
+        html.contains("US State Department"),
+        "the 2022 estimates are in the report"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("SIMULATED"));
+    assert!(stdout.contains("report.html"), "{stdout}");
+
     // reproducible: a second run into another directory writes the same contract files
     let out2 = dir.path().join("demo2");
     assert!(demo(&out2).status.success());

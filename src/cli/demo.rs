@@ -44,6 +44,10 @@ pub(crate) fn demo_cmd(cli: &Cli, a: &DemoArgs) -> Result<()> {
             "  totals       {}\n",
             o.out.join("totals").display()
         ));
+        s.push_str(&format!(
+            "  report       {}  (open it in a browser; report.md beside it)\n",
+            o.report.display()
+        ));
         emit(&s)?;
     }
     if !o.all_match {
