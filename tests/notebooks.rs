@@ -149,28 +149,8 @@ fn notebooks_run_headless_on_a_real_trace_and_print_its_exact_figures() {
     let keep = KeepOnFailure(Some(tempfile::tempdir().unwrap()));
     let dir = keep.0.as_ref().unwrap();
     let db = dir.path().join("m.db");
-    let cat = dir.path().join("catalog");
-    std::fs::create_dir_all(cat.join("incidents")).unwrap();
-    std::fs::write(
-        cat.join("incidents/anvil-2022.toml"),
-        format!(
-            "id = \"anvil-2022\"\nname = \"Anvil test theft\"\ndate = \"2022-03-23\"\nchains = [\"ethereum\"]\n\
-             usd_estimate = 300000\nusd_estimate_source = \"this test\"\n\n\
-             [[stolen]]\nchain = \"ethereum\"\nsymbol = \"ETH\"\namount = \"100\"\n\n\
-             [[addresses]]\nchain = \"ethereum\"\naddress = \"{}\"\nrole = \"thief\"\nseed = true\nsource = \"this test\"\n",
-            c.s
-        ),
-    )
-    .unwrap();
-    let labels = dir.path().join("labels.csv");
-    std::fs::write(
-        &labels,
-        format!(
-            "address,label,category,actor\n{},Hot wallet 1,exchange,binance\n{},Pool 100 ETH,mixer,tornado-cash\n",
-            c.hot, c.pool
-        ),
-    )
-    .unwrap();
+    let cat = common::trace_chain::incident_overlay(dir.path(), "anvil-2022", "2022-03-23", &c.s);
+    let labels = common::trace_chain::labels_csv(dir.path(), &c);
     ok(&moneytrail(
         &db,
         None,
@@ -234,7 +214,8 @@ fn notebooks_run_headless_on_a_real_trace_and_print_its_exact_figures() {
         ronin.starts_with("not traced: ") && ronin.contains("trace --incident ronin-2022"),
         "{ronin}"
     );
-    assert!(out.contains("no USD prices loaded"), "{out}");
+    // March 2022 is priced by the embedded monthly ETH table: the USD path runs
+    assert!(!out.contains("no USD prices loaded"), "{out}");
 
     // incident_flow: the incident's flows over time and its endpoints
     let out = run_notebook(
@@ -257,5 +238,6 @@ fn notebooks_run_headless_on_a_real_trace_and_print_its_exact_figures() {
             "{cat}"
         );
     }
-    assert!(out.contains("no USD prices loaded"), "{out}");
+    // March 2022 is priced by the embedded monthly ETH table: the USD path runs
+    assert!(!out.contains("no USD prices loaded"), "{out}");
 }

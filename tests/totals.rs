@@ -142,28 +142,8 @@ fn totals_of_an_anvil_trace_agree_with_its_summary_to_the_base_unit() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
     // a catalog overlay holding one incident whose seed is the chain's S
-    let cat = dir.path().join("catalog");
-    std::fs::create_dir_all(cat.join("incidents")).unwrap();
-    std::fs::write(
-        cat.join("incidents/anvil-2022.toml"),
-        format!(
-            "id = \"anvil-2022\"\nname = \"Anvil test theft\"\ndate = \"2022-03-23\"\nchains = [\"ethereum\"]\n\
-             usd_estimate = 300000\nusd_estimate_source = \"this test\"\n\n\
-             [[stolen]]\nchain = \"ethereum\"\nsymbol = \"ETH\"\namount = \"100\"\n\n\
-             [[addresses]]\nchain = \"ethereum\"\naddress = \"{}\"\nrole = \"thief\"\nseed = true\nsource = \"this test\"\n",
-            c.s
-        ),
-    )
-    .unwrap();
-    let labels = dir.path().join("labels.csv");
-    std::fs::write(
-        &labels,
-        format!(
-            "address,label,category,actor\n{},Hot wallet 1,exchange,binance\n{},Pool 100 ETH,mixer,tornado-cash\n",
-            c.hot, c.pool
-        ),
-    )
-    .unwrap();
+    let cat = common::trace_chain::incident_overlay(dir.path(), "anvil-2022", "2022-03-23", &c.s);
+    let labels = common::trace_chain::labels_csv(dir.path(), &c);
     ok(&moneytrail(
         &db,
         None,

@@ -521,18 +521,12 @@ fn note_failures(t: &mut Totals, failed: &BTreeMap<String, Vec<(Option<String>, 
 
 /// OUT/totals/: the three tables as CSV and Parquet, and totals.json.
 fn write_totals(t: &Totals, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let p = dir.join("totals.json");
-    std::fs::write(&p, serde_json::to_string_pretty(t)? + "\n")
-        .with_context(|| format!("writing {}", p.display()))?;
-    for (stem, tb) in totals_out::tables(t) {
-        let p = dir.join(format!("{stem}.csv"));
-        let mut file = std::io::BufWriter::new(
-            std::fs::File::create(&p).with_context(|| format!("writing {}", p.display()))?,
-        );
-        tb.write_csv(&mut file, &p.display().to_string())?;
-        tb.write_parquet(&dir.join(format!("{stem}.parquet")))?;
-    }
+    let all = totals_out::TotalsFiles {
+        json: true,
+        csv: true,
+        parquet: true,
+    };
+    totals_out::write_files(t, dir, all)?;
     Ok(())
 }
 

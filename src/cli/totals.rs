@@ -115,34 +115,12 @@ fn write_files(t: &Totals, dir: &std::path::Path, f: TotalsFormat, quiet: bool) 
             dir.display()
         )));
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut written = Vec::new();
-    match f {
-        TotalsFormat::Json | TotalsFormat::Table => {
-            let p = dir.join("totals.json");
-            std::fs::write(&p, serde_json::to_string_pretty(t)? + "\n")
-                .with_context(|| format!("writing {}", p.display()))?;
-            written.push(p);
-        }
-        TotalsFormat::Csv | TotalsFormat::Parquet => {
-            for (stem, tb) in totals_out::tables(t) {
-                let p = if f == TotalsFormat::Csv {
-                    let p = dir.join(format!("{stem}.csv"));
-                    let mut file = std::io::BufWriter::new(
-                        std::fs::File::create(&p)
-                            .with_context(|| format!("writing {}", p.display()))?,
-                    );
-                    tb.write_csv(&mut file, &p.display().to_string())?;
-                    p
-                } else {
-                    let p = dir.join(format!("{stem}.parquet"));
-                    tb.write_parquet(&p)?;
-                    p
-                };
-                written.push(p);
-            }
-        }
-    }
+    let what = totals_out::TotalsFiles {
+        json: matches!(f, TotalsFormat::Json | TotalsFormat::Table),
+        csv: f == TotalsFormat::Csv,
+        parquet: f == TotalsFormat::Parquet,
+    };
+    let written = totals_out::write_files(t, dir, what)?;
     if !quiet {
         for p in written {
             emit(&format!("wrote {}\n", p.display()))?;

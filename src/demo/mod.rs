@@ -242,13 +242,12 @@ pub fn run(out: &Path) -> Result<DemoOutcome, DemoError> {
         None,
     );
     let tdir = out.join("totals");
-    std::fs::create_dir_all(&tdir).map_err(io(&tdir))?;
-    for (stem, tb) in totals_out::tables(&t) {
-        tb.write_parquet(&tdir.join(format!("{stem}.parquet")))?;
-        let p = tdir.join(format!("{stem}.csv"));
-        let mut f = std::fs::File::create(&p).map_err(io(&p))?;
-        tb.write_csv(&mut f, &p.display().to_string())?;
-    }
+    let all = totals_out::TotalsFiles {
+        json: true,
+        csv: true,
+        parquet: true,
+    };
+    totals_out::write_files(&t, &tdir, all)?;
     // the report of the haircut trace, with the year's estimates
     let lines = totals::estimate_lines(&t);
     let hdir = out.join("trace-haircut");
@@ -270,12 +269,6 @@ pub fn run(out: &Path) -> Result<DemoOutcome, DemoError> {
     let md = crate::report::markdown::render_markdown(&view, Some(title), &lines);
     let report_md = out.join("report.md");
     std::fs::write(&report_md, md).map_err(io(&report_md))?;
-    let p = tdir.join("totals.json");
-    std::fs::write(
-        &p,
-        serde_json::to_string_pretty(&t).unwrap_or_default() + "\n",
-    )
-    .map_err(io(&p))?;
     Ok(DemoOutcome {
         report,
         out: out.to_path_buf(),

@@ -289,3 +289,51 @@ pub fn tables(t: &Totals) -> Vec<(&'static str, Table)> {
         ("totals_years", years_table(t)),
     ]
 }
+
+/// Which files [`write_files`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TotalsFiles {
+    /// `totals.json`.
+    pub json: bool,
+    /// The three tables as `.csv`.
+    pub csv: bool,
+    /// The three tables as `.parquet`.
+    pub parquet: bool,
+}
+
+/// Write the totals into `dir` (created if missing): `totals.json` and / or the three tables as
+/// CSV and / or Parquet. Returns the files written.
+pub fn write_files(
+    t: &Totals,
+    dir: &std::path::Path,
+    what: TotalsFiles,
+) -> Result<Vec<std::path::PathBuf>, super::table::TableError> {
+    use super::table::TableError;
+    let io = |p: &std::path::Path| {
+        let path = p.display().to_string();
+        move |source| TableError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut written = Vec::new();
+    if what.json {
+        let p = dir.join("totals.json");
+        let text =
+            serde_json::to_string_pretty(t).map_err(|e| std::io::Error::other(e.to_string()));
+        std::fs::write(&p, text.map_err(io(&p))? + "\n").map_err(io(&p))?;
+        written.push(p);
+    }
+    for (stem, tb) in tables(t) {
+        if what.csv {
+            let p = dir.join(format!("{stem}.csv"));
+            let f = std::fs::File::create(&p).map_err(io(&p))?;
+            tb.write_csv(&mut std::io::BufWriter::new(f), &p.display().to_string())?;
+            written.push(p);
+        }
+        if what.parquet {
+            let p = dir.join(format!("{stem}.parquet"));
+            tb.write_parquet(&p)?;
+            written.push(p);
+        }
+    }
+    Ok(written)
+}

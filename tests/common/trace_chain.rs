@@ -134,3 +134,41 @@ pub fn build_at(timestamp: Option<u64>) -> Chain {
         pool,
     }
 }
+
+/// Write a `--catalog` overlay holding one incident `id` of `date` (YYYY-MM-DD) whose seed is
+/// `seed` on ethereum, 100 ETH stolen; returns the overlay directory.
+pub fn incident_overlay(
+    dir: &std::path::Path,
+    id: &str,
+    date: &str,
+    seed: &str,
+) -> std::path::PathBuf {
+    let cat = dir.join("catalog");
+    std::fs::create_dir_all(cat.join("incidents")).unwrap();
+    std::fs::write(
+        cat.join(format!("incidents/{id}.toml")),
+        format!(
+            "id = \"{id}\"\nname = \"Anvil test theft\"\ndate = \"{date}\"\nchains = [\"ethereum\"]\n\
+             usd_estimate = 300000\nusd_estimate_source = \"this test\"\n\n\
+             [[stolen]]\nchain = \"ethereum\"\nsymbol = \"ETH\"\namount = \"100\"\n\n\
+             [[addresses]]\nchain = \"ethereum\"\naddress = \"{seed}\"\nrole = \"thief\"\nseed = true\nsource = \"this test\"\n"
+        ),
+    )
+    .unwrap();
+    cat
+}
+
+/// Write the labels of the chain's exchange hot wallet and mixer pool as a CSV for
+/// `labels import`; returns its path.
+pub fn labels_csv(dir: &std::path::Path, c: &Chain) -> std::path::PathBuf {
+    let labels = dir.join("labels.csv");
+    std::fs::write(
+        &labels,
+        format!(
+            "address,label,category,actor\n{},Hot wallet 1,exchange,binance\n{},Pool 100 ETH,mixer,tornado-cash\n",
+            c.hot, c.pool
+        ),
+    )
+    .unwrap();
+    labels
+}
