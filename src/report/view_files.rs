@@ -88,8 +88,48 @@ pub(crate) fn read_summary(path: &Path) -> Result<SummaryView, ViewError> {
         conservation_ok: v["conservation_ok"].as_bool(),
         assets,
         stats: v["stats"].clone(),
-        price_source: opt_str(&v["price_source"]),
+        price_source: opt_str(&v["price_source"]).or_else(|| pricing_text(&v["pricing"])),
     })
+}
+
+/// The prices a trace used (summary.json `pricing.prices`), as one line: "ETH at monthly
+/// averages (embedded:yfinance, 2022-03-01 … 2022-05-01); USDC at 1.0 (usd-peg) — each amount at
+/// the price of the day it arrived".
+fn pricing_text(p: &serde_json::Value) -> Option<String> {
+    let prices = p["prices"].as_array()?;
+    if prices.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = prices
+        .iter()
+        .map(|x| {
+            let s = |k: &str| x[k].as_str().unwrap_or("").to_string();
+            let asset = s("asset");
+            let priced_as = s("priced_as");
+            let as_ = if priced_as.is_empty() || priced_as == asset {
+                String::new()
+            } else {
+                format!(" as {priced_as}")
+            };
+            let kind = match s("kind").as_str() {
+                "daily" => "daily closes".to_string(),
+                "monthly" => "monthly averages".to_string(),
+                "stablecoin" => "1.0 (stablecoin)".to_string(),
+                k => k.to_string(),
+            };
+            let (first, last) = (s("first"), s("last"));
+            let span = if first == last {
+                first
+            } else {
+                format!("{first} … {last}")
+            };
+            format!("{asset}{as_} at {kind} ({}, {span})", s("source"))
+        })
+        .collect();
+    Some(format!(
+        "{} — each amount at the price of the UTC day it arrived",
+        parts.join("; ")
+    ))
 }
 
 pub(crate) fn read_endpoints(path: &Path, s: &SummaryView) -> Result<Vec<EndpointRow>, ViewError> {

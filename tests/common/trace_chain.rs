@@ -38,9 +38,13 @@ pub struct Chain {
     pub pool: String,
 }
 
-/// Send a zero-gas-price transaction.
+/// Send a zero-gas-price transaction and wait until it is mined: the next transaction of the
+/// scenario may spend what this one paid (under load anvil can answer `eth_sendTransaction`
+/// before the block holding the transaction is visible).
 pub fn send(a: &Anvil, from: &str, to: &str, value: u128, data: &str) -> String {
-    a.send(json!({"from": from, "to": to, "value": hex(value), "data": data, "gas": "0x200000", "gasPrice": "0x0"}))
+    let h = a.send(json!({"from": from, "to": to, "value": hex(value), "data": data, "gas": "0x200000", "gasPrice": "0x0"}));
+    assert!(!receipt(a, &h).is_null(), "{h} was not mined within 30 s");
+    h
 }
 
 /// The receipt of `h`, waiting for it (under load anvil may answer the send before the block
