@@ -569,9 +569,19 @@ fn the_client_stays_under_the_servers_rate_limit() {
         cfg.url = server.url.clone();
         cfg.page_size = 1;
         let src = EtherscanSource::new(http, cfg).unwrap();
-        for _ in 0..5 {
+        for round in 0..5 {
             let got = rt.block_on(src.transfers_for_address(&a, 0, head)).unwrap();
-            assert_eq!(got.len(), 8);
+            // seen once under heavy machine load: 6 of 8 (not reproduced since); name them
+            let keys: Vec<String> = got
+                .iter()
+                .map(|t| format!("{}/{:?}", t.tx_hash.display(CHAIN), t.sub))
+                .collect();
+            assert_eq!(
+                got.len(),
+                8,
+                "{limit:?} round {round}: {keys:?}; server limited {} requests",
+                server.limited()
+            );
         }
         assert!(
             server.limited() > 0,
