@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 
-use moneytrail::knowledge::prices::PriceBook;
 use moneytrail::report::budget::DEFAULT_HTML_NODES;
 use moneytrail::report::estimate_line::EstimateLine;
 use moneytrail::report::exports::GraphFormat;
@@ -73,17 +72,12 @@ fn totals_for(cli: &Cli, view: &TraceView) -> Result<Vec<EstimateLine>> {
         return Ok(Vec::new());
     }
     let store = open_store(&cli.db)?;
-    let runs = store.latest_incident_runs(&view.summary.model)?;
-    let book = PriceBook::from_store(&store)?;
-    let t = totals::compute(
-        &incidents,
-        &cat.estimates()?,
-        &runs,
-        &book,
-        &view.summary.model,
-        Some(inc.year()),
-        None,
-    );
+    let scope = totals::Scope {
+        model: &view.summary.model,
+        year: Some(inc.year()),
+        incident: None,
+    };
+    let t = totals::from_store(&store, &incidents, &cat.estimates()?, scope)?;
     Ok(totals::estimate_lines(&t))
 }
 

@@ -12,7 +12,6 @@ use anyhow::{Context, Result};
 
 use moneytrail::fetch::bitcoin_cmd;
 use moneytrail::fetch::etherscan::{DEFAULT_API_KEY_ENV, ETHERSCAN_URL};
-use moneytrail::knowledge::prices::PriceBook;
 use moneytrail::knowledge::{Incident, labels};
 use moneytrail::model::Chain;
 use moneytrail::report::budget::DEFAULT_HTML_NODES;
@@ -449,19 +448,13 @@ pub(crate) fn reproduce_cmd(cli: &Cli, a: &ReproduceArgs) -> Result<()> {
         }
     }
 
-    let runs = store
-        .latest_incident_runs(model.as_str())
-        .context("reading the recorded trace runs")?;
-    let book = PriceBook::from_store(&store).context("reading prices")?;
-    let mut t = totals::compute(
-        &all,
-        &cat.estimates()?,
-        &runs,
-        &book,
-        model.as_str(),
-        a.year,
-        a.incident.as_deref(),
-    );
+    let sums = totals::Scope {
+        model: model.as_str(),
+        year: a.year,
+        incident: a.incident.as_deref(),
+    };
+    let mut t = totals::from_store(&store, &all, &cat.estimates()?, sums)
+        .context("reading the recorded trace runs and prices")?;
     note_failures(&mut t, &failed);
     let est = totals::estimate_lines(&t);
     for (year, dir) in &reports {

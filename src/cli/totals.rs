@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 
-use moneytrail::knowledge::prices::PriceBook;
 use moneytrail::report::totals::{self, Totals};
 use moneytrail::report::totals_out;
 use moneytrail::trace::ModelKind;
@@ -77,19 +76,13 @@ pub(crate) fn totals_cmd(cli: &Cli, a: &TotalsArgs) -> Result<()> {
         return Err(bad("--format parquet writes files: give --out DIR"));
     }
     let store = open_store(&cli.db)?;
-    let runs = store
-        .latest_incident_runs(model.as_str())
-        .context("reading the recorded trace runs")?;
-    let book = PriceBook::from_store(&store).context("reading prices")?;
-    let t = totals::compute(
-        &incidents,
-        &cat.estimates()?,
-        &runs,
-        &book,
-        model.as_str(),
-        a.year,
-        a.incident.as_deref(),
-    );
+    let scope = totals::Scope {
+        model: model.as_str(),
+        year: a.year,
+        incident: a.incident.as_deref(),
+    };
+    let t = totals::from_store(&store, &incidents, &cat.estimates()?, scope)
+        .context("reading the recorded trace runs and prices")?;
     match (&a.out, a.format) {
         (None, TotalsFormat::Table) => emit(&totals_out::totals_text(&t)),
         (None, TotalsFormat::Json) => print_json(&t),

@@ -231,16 +231,12 @@ pub fn run(out: &Path) -> Result<DemoOutcome, DemoError> {
     }
     let estimates = Catalog::embedded().estimates()?;
     let inc = incident(&s);
-    let runs = store.latest_incident_runs("haircut")?;
-    let t = totals::compute(
-        std::slice::from_ref(&inc),
-        &estimates,
-        &runs,
-        &book,
-        "haircut",
-        Some(2022),
-        None,
-    );
+    let scope = totals::Scope {
+        model: "haircut",
+        year: Some(2022),
+        incident: None,
+    };
+    let t = totals::from_store(&store, std::slice::from_ref(&inc), &estimates, scope)?;
     let tdir = out.join("totals");
     let all = totals_out::TotalsFiles {
         json: true,

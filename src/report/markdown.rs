@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::estimate_line::EstimateLine;
+use super::estimate_line::{EstimateLine, HEADERS};
 use super::html::fmt_usd;
 use super::html::tables_api::{
     categories, path_index, price_source, sorted_endpoints, usd_by_category,
@@ -211,29 +211,11 @@ pub fn render_markdown(v: &TraceView, title: Option<&str>, estimates: &[Estimate
     if estimates.is_empty() {
         m.push_str("no totals: run `moneytrail totals`\n");
     } else {
-        m.push_str("| year | publisher | source | low | high | point | traced | ratio | inside range | where published |\n|---:|---|---|---:|---:|---:|---:|---:|---|---|\n");
-        let o = |x: Option<f64>| x.map(fmt_usd).unwrap_or_else(|| "—".into());
+        let _ = writeln!(m, "| {} |", HEADERS.join(" | "));
+        m.push_str("|---:|---|---|---:|---:|---:|---:|---:|---|---|\n");
         for e in estimates {
-            let _ = writeln!(
-                m,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                e.year,
-                md(&e.publisher),
-                md(&e.source),
-                o(e.low_usd),
-                o(e.high_usd),
-                o(e.point_usd),
-                fmt_usd(e.traced_usd),
-                e.ratio
-                    .map(|r| format!("{r:.2}×"))
-                    .unwrap_or_else(|| "—".into()),
-                match e.inside_range {
-                    Some(true) => "yes",
-                    Some(false) => "no",
-                    None => "—",
-                },
-                md(&e.url)
-            );
+            let cells: Vec<String> = e.cells().iter().map(|c| md(c)).collect();
+            let _ = writeln!(m, "| {} |", cells.join(" | "));
         }
     }
     m

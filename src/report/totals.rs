@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::knowledge::prices::PriceBook;
 use crate::knowledge::{Estimate, Incident};
 use crate::model::Amount;
-use crate::store::{RunRow, TraceRun};
+use crate::store::{RunRow, Store, StoreError, TraceRun};
 use crate::trace::{CATEGORIES, TraceResult};
 
 use super::trace_out::dec;
@@ -163,14 +163,11 @@ pub fn run_rows(r: &TraceResult, usd: Option<&Valuation>) -> Vec<RunRow> {
 /// (chain, kind, entity, asset, contract) of a breakdown row.
 type BreakdownKey = (String, String, String, String, String);
 
-/// Sum `rows` of one asset exactly (decimal text in `decimals` units).
-fn add_dec(a: &str, b: &str, decimals: u8) -> String {
-    let p = |s: &str| {
-        Amount::parse_decimal(s, decimals)
-            .map(|x| x.0)
-            .unwrap_or_default()
-    };
-    Amount(p(a) + p(b)).to_decimal(decimals)
+/// The exact amount of a run row (the store checked it parses when it read the row).
+fn base_units(x: &RunRow) -> U256 {
+    Amount::parse_decimal(&x.amount, x.decimals)
+        .map(|a| a.0)
+        .unwrap_or_default()
 }
 
 fn add_usd(a: Option<f64>, b: Option<f64>) -> Option<f64> {
@@ -190,6 +187,38 @@ fn catalog_usd(inc: &Incident, book: &PriceBook) -> Option<f64> {
         sum += s.amount.parse::<f64>().ok()? * p.usd;
     }
     (!inc.stolen.is_empty()).then_some(sum)
+}
+
+/// Which runs and incidents [`from_store`] sums.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// The model whose runs are summed.
+    pub model: &'a str,
+    /// Only incidents of this year (and the estimates for it).
+    pub year: Option<i32>,
+    /// Only this incident.
+    pub incident: Option<&'a str>,
+}
+
+/// The totals of the newest recorded runs of `scope.model` in `store`, priced with the
+/// store's prices (see [`compute`]).
+pub fn from_store(
+    store: &Store,
+    incidents: &[Incident],
+    estimates: &[Estimate],
+    scope: Scope<'_>,
+) -> Result<Totals, StoreError> {
+    let runs = store.latest_incident_runs(scope.model)?;
+    let book = PriceBook::from_store(store)?;
+    Ok(compute(
+        incidents,
+        estimates,
+        &runs,
+        &book,
+        scope.model,
+        scope.year,
+        scope.incident,
+    ))
 }
 
 /// Compute the totals of `runs` (the newest per incident and chain, one model) for the
@@ -249,7 +278,7 @@ pub fn compute(
             .collect();
         let mut injected = (!mine.is_empty()).then_some(0.0);
         // per (chain, kind, entity, asset, contract)
-        let mut agg: BTreeMap<BreakdownKey, (String, Option<f64>, u8)> = BTreeMap::new();
+        let mut agg: BTreeMap<BreakdownKey, (U256, Option<f64>, u8)> = BTreeMap::new();
         for r in &mine {
             for x in &r.rows {
                 if x.kind == "injected" {
@@ -267,12 +296,12 @@ pub fn compute(
                 );
                 let e = agg
                     .entry(key)
-                    .or_insert(("0".into(), Some(0.0), x.decimals));
-                e.0 = add_dec(&e.0, &x.amount, x.decimals);
+                    .or_insert((U256::ZERO, Some(0.0), x.decimals));
+                e.0 += base_units(x);
                 e.1 = add_usd(e.1, x.usd);
             }
         }
-        for ((chain, kind, entity, asset, contract), (amount, usd, _)) in agg {
+        for ((chain, kind, entity, asset, contract), (amount, usd, decimals)) in agg {
             breakdown.push(BreakdownRow {
                 incident: inc.id.clone(),
                 chain,
@@ -280,7 +309,7 @@ pub fn compute(
                 entity,
                 asset,
                 contract,
-                amount,
+                amount: Amount(amount).to_decimal(decimals),
                 usd,
             });
         }

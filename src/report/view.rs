@@ -85,7 +85,7 @@ pub struct SummaryView {
     pub assets: Vec<AssetFigures>,
     /// `stats` as written (counts).
     pub stats: serde_json::Value,
-    /// Price source of the USD figures, when summary.json names one (`price_source`).
+    /// The prices behind the USD figures, from summary.json's `pricing` (one line of text).
     pub price_source: Option<String>,
 }
 

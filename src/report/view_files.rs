@@ -88,7 +88,7 @@ pub(crate) fn read_summary(path: &Path) -> Result<SummaryView, ViewError> {
         conservation_ok: v["conservation_ok"].as_bool(),
         assets,
         stats: v["stats"].clone(),
-        price_source: opt_str(&v["price_source"]).or_else(|| pricing_text(&v["pricing"])),
+        price_source: pricing_text(&v["pricing"]),
     })
 }
 

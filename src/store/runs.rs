@@ -167,6 +167,18 @@ impl Store {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        if let Some(bad) = rows
+            .iter()
+            .find(|r| crate::model::Amount::parse_decimal(&r.amount, r.decimals).is_err())
+        {
+            return Err(StoreError::Corrupt {
+                table: "trace_run_rows",
+                detail: format!(
+                    "run {id}: amount '{}' of {} {}",
+                    bad.amount, bad.kind, bad.asset
+                ),
+            });
+        }
         Ok(Some(TraceRun {
             id,
             incident,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{esc, fmt_usd};
-use crate::report::estimate_line::EstimateLine;
+use crate::report::estimate_line::{EstimateLine, HEADERS};
 use crate::report::view::{EndpointRow, PathRecord, TraceView};
 
 /// Endpoint rows shown in the HTML table (the rest are counted, and are in endpoints.csv).
@@ -347,10 +347,6 @@ pub(crate) fn inferred_links(h: &mut String, v: &TraceView) {
     h.push_str("</tbody></table></div></section>\n");
 }
 
-fn opt_usd(v: Option<f64>) -> String {
-    v.map(fmt_usd).unwrap_or_else(|| "—".into())
-}
-
 pub(crate) fn estimates(h: &mut String, lines: &[EstimateLine]) {
     h.push_str("<section id=\"estimates\"><h2>Totals vs published estimates</h2>\n");
     if lines.is_empty() {
@@ -359,28 +355,23 @@ pub(crate) fn estimates(h: &mut String, lines: &[EstimateLine]) {
         );
         return;
     }
-    h.push_str("<div class=\"scroll\"><table class=\"num\" id=\"estimates-table\"><thead><tr><th>year</th><th>publisher</th><th>source</th><th>low</th><th>high</th><th>point</th><th>traced</th><th>ratio</th><th>inside range</th><th>where published</th></tr></thead><tbody>\n");
+    h.push_str("<div class=\"scroll\"><table class=\"num\" id=\"estimates-table\"><thead><tr>");
+    for head in HEADERS {
+        let _ = write!(h, "<th>{head}</th>");
+    }
+    h.push_str("</tr></thead><tbody>\n");
     for e in lines {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"url\">{}</td></tr>",
-            e.year,
-            esc(&e.publisher),
-            esc(&e.source),
-            opt_usd(e.low_usd),
-            opt_usd(e.high_usd),
-            opt_usd(e.point_usd),
-            fmt_usd(e.traced_usd),
-            e.ratio
-                .map(|r| format!("{r:.2}×"))
-                .unwrap_or_else(|| "—".into()),
-            match e.inside_range {
-                Some(true) => "yes",
-                Some(false) => "no",
-                None => "—",
-            },
-            esc(&e.url)
-        );
+        let cells = e.cells();
+        h.push_str("<tr>");
+        for (i, c) in cells.iter().enumerate() {
+            let class = if i == cells.len() - 1 {
+                " class=\"url\""
+            } else {
+                ""
+            };
+            let _ = write!(h, "<td{class}>{}</td>", esc(c));
+        }
+        h.push_str("</tr>\n");
     }
     h.push_str("</tbody></table></div>\n<p class=\"note\">Sources are shown as text; this file links to nothing.</p></section>\n");
 }
