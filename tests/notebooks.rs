@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::ok;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -44,23 +46,9 @@ fn python() -> PathBuf {
     p
 }
 
+/// `moneytrail -q …` (see [`common::moneytrail`]).
 fn moneytrail(db: &Path, catalog: Option<&Path>, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_moneytrail"));
-    c.arg("--db").arg(db).arg("-q");
-    if let Some(d) = catalog {
-        c.arg("--catalog").arg(d);
-    }
-    c.args(args).output().unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
+    common::moneytrail(db, catalog, &[&["-q"], args].concat())
 }
 
 /// Execute `notebook` with notebooks/run.py, `env` set; the executed copy goes to `out`.

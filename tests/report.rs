@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::ok;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -18,23 +20,7 @@ const EVIL: &str = "<script>window.__pwned=1</script><img src=x onerror=window._
 const PIPE_LABEL: &str = "Hot|wallet `1`";
 
 fn moneytrail(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_moneytrail"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("MONEYTRAIL_CATALOG")
-        .env_remove("MONEYTRAIL_DB")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::moneytrail(db, None, args)
 }
 
 fn summary(dir: &Path) -> serde_json::Value {

@@ -2,30 +2,18 @@
 //! naming the file, line and value; the node budget folds the smallest flows into one
 //! `other (k addresses)` node per hop level with exact sums; USD and "simulated" in the HTML.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::ok;
 
 use alloy_primitives::U256;
 use moneytrail::model::Amount;
 
 fn moneytrail(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_moneytrail"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("MONEYTRAIL_CATALOG")
-        .env_remove("MONEYTRAIL_DB")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::moneytrail(db, None, args)
 }
 
 /// A trace directory written by hand: one seed fanning out to `n` addresses that each pay an

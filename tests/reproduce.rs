@@ -30,17 +30,7 @@ const T0: u64 = 1_627_984_800;
 const YEAR: &str = "2021";
 
 fn moneytrail(db: &Path, catalog: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_moneytrail"))
-        .arg("--db")
-        .arg(db)
-        .arg("--catalog")
-        .arg(catalog)
-        .args(args)
-        .env_remove("MONEYTRAIL_DB")
-        .env_remove("MONEYTRAIL_CATALOG")
-        .env_remove("ETHERSCAN_API_KEY")
-        .output()
-        .unwrap()
+    common::moneytrail(db, Some(catalog), args)
 }
 
 fn stdout(o: &Output) -> String {

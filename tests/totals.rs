@@ -6,32 +6,20 @@
 
 mod common;
 
+use common::ok;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::trace_chain::build_at;
 
 /// 2022-03-23 10:00:00 UTC (the Ronin theft day; anvil's blocks follow within seconds).
 const T0: u64 = 1_648_029_600;
 
+/// `moneytrail -q …` (see [`common::moneytrail`]).
 fn moneytrail(db: &Path, catalog: Option<&Path>, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_moneytrail"));
-    c.arg("--db").arg(db).arg("-q");
-    if let Some(d) = catalog {
-        c.arg("--catalog").arg(d);
-    }
-    c.args(args).output().unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
+    common::moneytrail(db, catalog, &[&["-q"], args].concat())
 }
 
 fn eth_prices_file() -> PathBuf {
@@ -258,36 +246,23 @@ fn totals_of_an_anvil_trace_agree_with_its_summary_to_the_base_unit() {
         for (cat, amount) in eth["by_category"].as_object().unwrap() {
             assert_eq!(sum_of(cat), amount.as_str().unwrap(), "{model} {cat}");
         }
-        ok(&moneytrail(
-            &db,
-            Some(&cat),
-            &[
-                "totals",
-                "--incident",
-                "anvil-2022",
-                "--model",
-                model,
-                "--format",
-                "csv",
-                "--out",
-                tot.to_str().unwrap(),
-            ],
-        ));
-        ok(&moneytrail(
-            &db,
-            Some(&cat),
-            &[
-                "totals",
-                "--incident",
-                "anvil-2022",
-                "--model",
-                model,
-                "--format",
-                "parquet",
-                "--out",
-                tot.to_str().unwrap(),
-            ],
-        ));
+        for format in ["csv", "parquet"] {
+            ok(&moneytrail(
+                &db,
+                Some(&cat),
+                &[
+                    "totals",
+                    "--incident",
+                    "anvil-2022",
+                    "--model",
+                    model,
+                    "--format",
+                    format,
+                    "--out",
+                    tot.to_str().unwrap(),
+                ],
+            ));
+        }
         let csv_b = csv_rows(&std::fs::read_to_string(tot.join("totals_breakdown.csv")).unwrap());
         assert_eq!(csv_b.len(), breakdown.len());
         for (a, b) in csv_b.iter().zip(breakdown) {

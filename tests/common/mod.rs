@@ -89,3 +89,35 @@ pub fn solc(sources: &[(&str, &str)]) -> std::collections::BTreeMap<String, (Str
     }
     map
 }
+
+/// Run the `moneytrail` binary of this build on database `db` (and catalog overlay `catalog`),
+/// with the environment's MONEYTRAIL_DB / MONEYTRAIL_CATALOG / ETHERSCAN_API_KEY removed so that
+/// only the arguments count.
+pub fn moneytrail(
+    db: &std::path::Path,
+    catalog: Option<&std::path::Path>,
+    args: &[&str],
+) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_moneytrail"));
+    c.arg("--db").arg(db);
+    if let Some(d) = catalog {
+        c.arg("--catalog").arg(d);
+    }
+    c.args(args)
+        .env_remove("MONEYTRAIL_DB")
+        .env_remove("MONEYTRAIL_CATALOG")
+        .env_remove("ETHERSCAN_API_KEY")
+        .output()
+        .unwrap()
+}
+
+/// Assert `o` succeeded (else show its exit code and stderr); its standard output.
+pub fn ok(o: &std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
