@@ -10,60 +10,21 @@
 //! input arrays excluded and also shown included). With `--full N`: [`Clustering::build`] on
 //! N inputs of real `StoredUtxoTx`s (address interning, CoinJoin and change detection).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use moneytrail::graph::cluster::{ClusterConfig, Clustering, Merger};
 use moneytrail::model::{Address, BitcoinNetwork, OutPoint, TxHash, TxOutput};
 use moneytrail::store::{StoredInput, StoredUtxoTx};
 
-struct Counting;
-static CUR: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            let now = CUR.fetch_add(l.size(), Ordering::Relaxed) + l.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
-        CUR.fetch_sub(l.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, l, new) };
-        if !q.is_null() {
-            if new > l.size() {
-                let now = CUR.fetch_add(new - l.size(), Ordering::Relaxed) + new - l.size();
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                CUR.fetch_sub(l.size() - new, Ordering::Relaxed);
-            }
-        }
-        q
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static A: Counting = Counting;
+static A: counting::Counting = counting::Counting;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// (tx offsets into `ids`, input address ids, address count).
 fn synthetic(inputs: usize) -> (Vec<u32>, Vec<u32>, u32) {
@@ -188,8 +149,7 @@ fn main() {
         n_addr
     );
     for run in 0..3 {
-        let base = CUR.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        let base = counting::reset_peak();
         let t = Instant::now();
         let mut m = Merger::new(n_addr as usize);
         let mut merged = 0usize;
@@ -197,7 +157,7 @@ fn main() {
             merged += m.merge_inputs(&ids[w[0] as usize..w[1] as usize], k as u32);
         }
         let secs = t.elapsed().as_secs_f64();
-        let peak = PEAK.load(Ordering::Relaxed) - base;
+        let peak = counting::peak() - base;
         let largest = (0..n_addr).map(|a| m.uf.size(a)).max().unwrap_or(0);
         println!(
             "run {run}: {:.3} s = {:.1} M inputs/s · merges {} · largest cluster {} · peak heap {:.1} B/input ({:.1} B/input with the input arrays) · {} B held",

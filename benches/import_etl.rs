@@ -17,9 +17,7 @@
 //! are drawn from a pool of 50,000 (realistic interning), values are up to 22 digits. Without
 //! `--bench` (as `cargo test --all-targets` runs it) it does a 2,000-row smoke run.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use moneytrail::fetch::ethereum_etl::{EthImportOptions, import_files};
@@ -27,46 +25,18 @@ use moneytrail::model::Chain;
 use moneytrail::store::Store;
 use polars::prelude::*;
 
-struct Counting;
-static CUR: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            let now = CUR.fetch_add(l.size(), Ordering::Relaxed) + l.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
-        CUR.fetch_sub(l.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, l, new) };
-        if !q.is_null() {
-            if new > l.size() {
-                let now = CUR.fetch_add(new - l.size(), Ordering::Relaxed) + new - l.size();
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                CUR.fetch_sub(l.size() - new, Ordering::Relaxed);
-            }
-        }
-        q
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static A: Counting = Counting;
+static A: counting::Counting = counting::Counting;
 
 fn reset_peak() {
-    PEAK.store(CUR.load(Ordering::Relaxed), Ordering::Relaxed);
+    counting::reset_peak();
 }
 
 fn peak_mb() -> f64 {
-    PEAK.load(Ordering::Relaxed) as f64 / 1e6
+    counting::peak() as f64 / 1e6
 }
 
 /// Reset the process's peak resident set (Linux; SQLite's page cache and mapped files count
@@ -87,15 +57,9 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb * 1024.0 / 1e6)
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const CHAIN: Chain = Chain::ETHEREUM;
 

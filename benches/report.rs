@@ -19,18 +19,9 @@ use moneytrail::report::exports::GraphFormat;
 use moneytrail::report::html::{HtmlOptions, render_html};
 use moneytrail::report::view::TraceView;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn addr(i: u64) -> String {
     format!("0x42{:038x}", i)

@@ -18,18 +18,9 @@ use moneytrail::model::{
 };
 use moneytrail::trace::{self, ModelKind, TraceConfig, TraceInput};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn addr(i: u32) -> Address {
     let mut b = [0u8; 20];
