@@ -128,8 +128,12 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf, String) {
 }
 
 fn client() -> reqwest::blocking::Client {
+    // a connection per request: after refusing an oversized body the server closes the
+    // connection without reading the rest (as HTTP allows), and a pooled client could send the
+    // next request on it (seen once as hyper's IncompleteMessage)
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(20))
+        .pool_max_idle_per_host(0)
         .build()
         .unwrap()
 }
