@@ -395,6 +395,7 @@ pub(crate) fn reproduce_cmd(cli: &Cli, a: &ReproduceArgs) -> Result<()> {
         ))?;
         let source = endpoint.source_args();
         let job = TraceJob {
+            follow: moneytrail::trace::Follow::default(),
             chain,
             seeds: inc.seeds(chain),
             model,

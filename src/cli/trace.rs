@@ -12,7 +12,7 @@ use moneytrail::model::{Address, Amount, Chain, TxHash};
 use moneytrail::report::exports::GraphFormat;
 use moneytrail::report::{self, text};
 use moneytrail::store::Store;
-use moneytrail::trace::{self, ModelKind, TraceConfig, TraceError, TraceResult};
+use moneytrail::trace::{self, Follow, ModelKind, TraceConfig, TraceError, TraceResult};
 
 use super::fetch::{
     LimitArgs, NO_SOURCE, Plan, SourceArgs, SourceOptions, fetch_into, resolve_seeds,
@@ -81,6 +81,58 @@ pub(crate) struct TraceArgs {
     /// Graph files to write beside graph.graphml: gexf, dot, json (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "FORMATS")]
     graph_formats: Vec<String>,
+    #[command(flatten)]
+    follow: FollowArgs,
+}
+
+/// Following taint through mixers, swaps and bridges (off by default: they are terminal).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct FollowArgs {
+    /// Demix Tornado-style pools (EVM: linked withdrawals by heuristic, the rest by pool
+    /// haircut) and trace through CoinJoins (Bitcoin); the fetch then goes past the pools.
+    #[arg(long)]
+    demix: bool,
+    /// Inferred links below this confidence (0–1) are reported in evidence.jsonl but not
+    /// followed.
+    #[arg(long, value_name = "X", default_value_t = trace::DEFAULT_MIN_CONFIDENCE)]
+    min_confidence: f64,
+    /// Switch a heuristic off by name (repeat or comma-separate), e.g. tornado_temporal_fifo.
+    #[arg(long = "no-heuristic", value_delimiter = ',', value_name = "NAME")]
+    no_heuristic: Vec<String>,
+    /// Taint crosses assets inside DEX swaps (a labelled DEX / DeFi contract is otherwise
+    /// terminal).
+    #[arg(long)]
+    follow_swaps: bool,
+    /// Decode bridge deposits (THORChain memos, Ren burns …) and follow their cross-chain edges.
+    #[arg(long)]
+    follow_bridges: bool,
+}
+
+impl FollowArgs {
+    /// The checked settings; a bad threshold or an unknown heuristic is exit 2.
+    pub(crate) fn to_follow(&self) -> Result<Follow> {
+        let x = self.min_confidence;
+        if !(0.0..=1.0).contains(&x) {
+            return Err(bad(format!(
+                "invalid --min-confidence '{x}': expected a number from 0 to 1"
+            )));
+        }
+        for h in &self.no_heuristic {
+            if !trace::HEURISTICS.contains(&h.as_str()) {
+                return Err(bad(format!(
+                    "unknown heuristic '{h}' in --no-heuristic (expected one of {})",
+                    trace::HEURISTICS.join(", ")
+                )));
+            }
+        }
+        Ok(Follow {
+            demix: self.demix,
+            min_confidence: x,
+            disabled: self.no_heuristic.clone(),
+            swaps: self.follow_swaps,
+            bridges: self.follow_bridges,
+        })
+    }
 }
 
 /// `moneytrail trace`.
@@ -121,9 +173,11 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
             "{NO_SOURCE}; or --offline to trace what is in the database"
         )));
     }
+    let follow = a.follow.to_follow()?;
     let mut store = open_store(&cli.db)?;
     labels::sync_catalog_labels(&mut store, &cat).context("loading the catalog's labels")?;
     let job = TraceJob {
+        follow,
         chain,
         seeds,
         model,
@@ -176,6 +230,8 @@ pub(crate) struct TraceJob<'a> {
     pub(crate) parquet: bool,
     /// Show the fetch's progress line.
     pub(crate) progress: bool,
+    /// Mixers, swaps and bridges followed.
+    pub(crate) follow: Follow,
 }
 
 /// What [`run_trace`] did.
@@ -217,6 +273,7 @@ pub(crate) fn run_trace(store: &mut Store, job: &TraceJob) -> Result<TraceDone> 
     cfg.max_hops = job.max_hops;
     cfg.min_value = job.min_value.clone();
     cfg.incident = job.incident.clone();
+    cfg.follow = job.follow.clone();
     let input = trace::load(store, &cfg).map_err(trace_error)?;
     let result = trace::run(input, &cfg).map_err(trace_error)?;
     let book = PriceBook::from_store(store).context("reading prices")?;

@@ -169,6 +169,26 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run, kind, entity, asset, contract)
     ) WITHOUT ROWID;
     "#,
+    // v6 (mixers and bridges): decoded contract events the trace needs beyond value transfers
+    // (Tornado pool deposits / withdrawals, THORChain router legs, Ren burns), keyed like
+    // transfers so that re-fetching is idempotent. `data` is the JSON of `model::EventData`.
+    r#"
+    CREATE TABLE contract_events (
+        chain     TEXT NOT NULL,
+        tx_hash   BLOB NOT NULL,
+        log_index INTEGER NOT NULL,
+        contract  TEXT NOT NULL,
+        block     INTEGER NOT NULL,
+        tx_index  INTEGER NOT NULL,
+        time      INTEGER NOT NULL,
+        tx_from   TEXT,
+        gas_price TEXT,
+        kind      TEXT NOT NULL,
+        data      TEXT NOT NULL,
+        PRIMARY KEY (chain, tx_hash, log_index)
+    ) WITHOUT ROWID;
+    CREATE INDEX contract_events_contract ON contract_events (chain, contract, kind, block);
+    "#,
 ];
 
 /// The newest schema version this build knows.

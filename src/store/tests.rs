@@ -295,3 +295,63 @@ fn processes_opening_a_new_file_at_once_migrate_it_once() {
         }
     }
 }
+
+#[test]
+fn contract_events_round_trip_idempotent_in_chain_order() {
+    use crate::model::{ContractEvent, EventData};
+    let pool = addr("0x910Cbd523D972eb0a6f4cAe4618aD62622b39DbF");
+    let other = addr("0xa0e1c89ef1a489c9c7de96311ed5ce5d32c20e4b");
+    let ev =
+        |n: u8, block: u64, log_index: u32, contract: &Address, data: EventData| ContractEvent {
+            chain: Chain::ETHEREUM,
+            contract: contract.clone(),
+            tx: hash(n),
+            log_index,
+            block,
+            tx_index: 0,
+            time: 1_650_000_000 + block as i64,
+            tx_from: Some(other.clone()),
+            gas_price: Some(alloy_primitives::U256::from(2_718_281_828u64)),
+            data,
+        };
+    let w = EventData::TornadoWithdrawal {
+        to: *other.as_evm().unwrap(),
+        nullifier_hash: alloy_primitives::B256::repeat_byte(7),
+        relayer: alloy_primitives::Address::ZERO,
+        fee: alloy_primitives::U256::from(5u8),
+    };
+    let d = EventData::TornadoDeposit {
+        commitment: alloy_primitives::B256::repeat_byte(9),
+        leaf_index: 3,
+        timestamp: 1_650_000_000,
+    };
+    let burn = EventData::RenBurn {
+        to: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq".into(),
+        amount: alloy_primitives::U256::from(1_000u32),
+        n: alloy_primitives::U256::from(1u8),
+    };
+    let mut s = Store::open_in_memory().unwrap();
+    let mut wr = s.writer().unwrap();
+    assert!(wr.insert_event(&ev(2, 20, 1, &pool, w.clone())).unwrap());
+    assert!(wr.insert_event(&ev(1, 10, 4, &pool, d.clone())).unwrap());
+    assert!(
+        wr.insert_event(&ev(3, 15, 0, &other, burn.clone()))
+            .unwrap()
+    );
+    assert!(!wr.insert_event(&ev(1, 10, 4, &pool, d.clone())).unwrap());
+    wr.commit().unwrap();
+    let all = s.events(Chain::ETHEREUM, &[]).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].data, d);
+    assert_eq!(all[1].data, burn);
+    assert_eq!(all[2].data, w);
+    assert_eq!(
+        all[2].gas_price,
+        Some(alloy_primitives::U256::from(2_718_281_828u64))
+    );
+    let pools = s
+        .events(Chain::ETHEREUM, std::slice::from_ref(&pool))
+        .unwrap();
+    assert_eq!(pools.len(), 2);
+    assert!(s.events(Chain::Evm(56), &[]).unwrap().is_empty());
+}

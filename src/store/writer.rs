@@ -322,6 +322,11 @@ impl<'a> Writer<'a> {
             .optional()?)
     }
 
+    /// The open SQLite transaction (for the other write modules of the store).
+    pub(super) fn tx(&self) -> &Transaction<'a> {
+        &self.tx
+    }
+
     /// Make everything written durable and visible.
     pub fn commit(self) -> Result<()> {
         self.tx.commit()?;

@@ -121,7 +121,63 @@ pub struct TraceConfig {
     pub incident: Option<String>,
     /// The data is a simulation (`moneytrail demo`): every output says so.
     pub simulated: bool,
+    /// Following taint through mixers, swaps and bridges (all off by default).
+    pub follow: Follow,
 }
+
+/// Following taint past the default terminals (issue "through the mixers and across the
+/// bridges"); every link made carries its heuristic, parameters, confidence and witness
+/// transactions in evidence.jsonl.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Follow {
+    /// Demix Tornado-style pools (EVM) and trace through CoinJoins (Bitcoin).
+    pub demix: bool,
+    /// Links below this confidence (0–1) are written to evidence.jsonl but not followed.
+    pub min_confidence: f64,
+    /// Heuristics switched off, by name (e.g. `tornado_temporal_fifo`).
+    pub disabled: Vec<String>,
+    /// Taint crosses assets inside DEX swaps (`--follow-swaps`).
+    pub swaps: bool,
+    /// Cross-chain edges of bridges are decoded and followed (`--follow-bridges`).
+    pub bridges: bool,
+}
+
+impl Default for Follow {
+    fn default() -> Follow {
+        Follow {
+            demix: false,
+            min_confidence: DEFAULT_MIN_CONFIDENCE,
+            disabled: Vec::new(),
+            swaps: false,
+            bridges: false,
+        }
+    }
+}
+
+impl Follow {
+    /// Whether heuristic `name` is switched on.
+    pub fn enabled(&self, name: &str) -> bool {
+        !self.disabled.iter().any(|d| d == name)
+    }
+}
+
+/// The heuristics that can be switched off by name (`--no-heuristic`), as they appear in the
+/// `heuristic` field of evidence.jsonl.
+pub const HEURISTICS: [&str; 10] = [
+    "tornado_address_match",
+    "tornado_unique_gas_price",
+    "tornado_linked_addresses",
+    "tornado_multi_denomination",
+    "tornado_temporal_fifo",
+    "coinjoin_equal_outputs",
+    "coinjoin_change",
+    "thorchain_memo",
+    "ren_burn",
+    "bridge_amount_time",
+];
+
+/// The default confidence threshold for following an inferred link.
+pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.5;
 
 impl TraceConfig {
     /// Defaults for `chain` and `seeds`: haircut, the whole history, no limits, terminal
@@ -146,6 +202,7 @@ impl TraceConfig {
             deposit: Some(DepositParams::default()),
             incident: None,
             simulated: false,
+            follow: Follow::default(),
         }
     }
 
