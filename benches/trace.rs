@@ -113,6 +113,7 @@ fn synthetic(n: usize, rng: &mut Rng) -> TraceInput {
         opening,
         assets: vec![Asset::native(Chain::ETHEREUM)],
         utxo: None,
+        events: Vec::new(),
     }
 }
 
@@ -340,6 +341,7 @@ fn bench_python(n: usize) {
         opening: Vec::new(),
         assets: vec![Asset::native(Chain::ETHEREUM)],
         utxo: None,
+        events: Vec::new(),
     };
     let mut cfg = TraceConfig::new(Chain::ETHEREUM, seeds.to_vec());
     cfg.deposit = None;

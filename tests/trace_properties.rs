@@ -110,6 +110,7 @@ fn input(ts: &[Transfer], opening: &[(u8, u64)]) -> TraceInput {
         opening,
         assets,
         utxo: None,
+        events: Vec::new(),
     }
 }
 

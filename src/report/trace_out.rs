@@ -145,6 +145,9 @@ impl Exporter for Summary<'_> {
                 })),
             },
         });
+        for (k, x) in &r.sections {
+            v[k.as_str()] = x.clone();
+        }
         v["incident"] = r.config.incident.clone().into();
         v["simulated"] = r.config.simulated.into();
         if let Some(u) = self.usd {

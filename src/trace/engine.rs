@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use alloy_primitives::U256;
 
+use super::demix::plan::PoolPlan;
 use super::models::TaintModel;
 use crate::graph::{FlowGraph, NONE};
 
@@ -44,6 +45,56 @@ pub struct ReplayConfig {
     /// Per asset id: transfers below this amount are dust, their taint is not followed
     /// (credited to `unknown`). Missing or zero: no threshold.
     pub min_value: Vec<U256>,
+    /// Demixed pools by node (`--demix`): taint passes through them instead of stopping.
+    pub pools: FastMap<u32, PoolPlan>,
+}
+
+/// The state of a demixed pool: the unlinked deposits still in it (one haircut ledger: balance,
+/// taint) and the deposits reserved by followed links (amount, taint left), by deposit tx.
+#[derive(Debug, Clone, Default)]
+struct PoolState {
+    balance: U256,
+    taint: U256,
+    reserved: FastMap<u32, (U256, U256)>,
+    last_tainted: Option<i64>,
+}
+
+impl PoolState {
+    /// Value `v` leaves in withdrawal tx `tx`: from its linked deposit's reserve when the plan
+    /// links it, else by haircut over the unlinked deposits. Returns (tainted part, value the
+    /// data did not show the pool holding).
+    fn withdraw(&mut self, plan: &PoolPlan, tx: u32, v: U256) -> (U256, U256) {
+        let mut left = v;
+        let mut tainted = U256::ZERO;
+        if let Some(lot) = plan.linked.get(&tx).and_then(|d| self.reserved.get_mut(d)) {
+            let take = left.min(lot.0);
+            let part = if take == lot.0 {
+                lot.1
+            } else {
+                super::models::mul_div_floor(lot.1, take, lot.0)
+            };
+            lot.0 -= take;
+            lot.1 -= part;
+            tainted += part;
+            left -= take;
+        }
+        let mut unexplained = U256::ZERO;
+        if left > self.balance {
+            unexplained = left - self.balance;
+            self.balance = left;
+        }
+        if !left.is_zero() {
+            let part = if left == self.balance {
+                self.taint
+            } else {
+                super::models::mul_div_floor(self.taint, left, self.balance)
+            };
+            self.balance -= left;
+            self.taint -= part;
+            tainted += part;
+        }
+        (tainted, unexplained)
+    }
 }
 
 /// The endpoint categories of the output contract, in display order; endpoints refer to them
@@ -231,6 +282,8 @@ pub fn replay<M: TaintModel>(
 
     let flows = &g.flows;
     let mut precomputed: FastMap<usize, M::Parcel> = FastMap::default();
+    let mut pools: FastMap<u32, PoolState> = FastMap::default();
+    let pool_plan = |n: u32, asset: u16| cfg.pools.get(&n).filter(|p| p.asset == asset);
     for i in 0..flows.len() {
         let f = flows[i];
         if f.from == f.to && f.from != NONE {
@@ -245,6 +298,11 @@ pub fn replay<M: TaintModel>(
         };
         let parcel = if let Some(p) = pre {
             p
+        } else if let Some(plan) = pool_plan(f.from, f.asset) {
+            let st = pools.entry(f.from).or_default();
+            let (tainted, unexplained) = st.withdraw(plan, f.tx, f.amount);
+            r.unexplained[a] += unexplained;
+            M::fresh(f.amount, tainted)
         } else if sender_tracked {
             // this ledger's outflows in the same transaction, up to its next inflow there
             // (most transfers are alone: no allocation then)
@@ -333,6 +391,37 @@ pub fn replay<M: TaintModel>(
                     note_arrival(&mut arrivals, to, f.time);
                 }
             }
+            Role::Terminal { .. } if pool_plan(to, f.asset).is_some() => {
+                let h = flow_hop.unwrap_or(u32::MAX);
+                let beyond = cfg.max_hops.is_some_and(|m| h != u32::MAX && h > m);
+                let dust = cfg
+                    .min_value
+                    .get(a)
+                    .is_some_and(|m| !m.is_zero() && f.amount < *m);
+                let mut carried = tainted;
+                if !tainted.is_zero() && (beyond || dust) {
+                    r.credit((to, UNKNOWN, f.asset), tainted, flow_hop, Some(f.time));
+                    r.tainted_flows.push((i, tainted, h));
+                    carried = U256::ZERO;
+                }
+                let plan = pool_plan(to, f.asset).expect("checked");
+                let st = pools.entry(to).or_default();
+                if plan.reserved.contains(&f.tx) {
+                    let lot = st.reserved.entry(f.tx).or_default();
+                    lot.0 += f.amount;
+                    lot.1 += carried;
+                } else {
+                    st.balance += f.amount;
+                    st.taint += carried;
+                }
+                if !carried.is_zero() {
+                    st.last_tainted = Some(f.time);
+                    hop[to as usize] = hop[to as usize].min(h);
+                    r.hops_max = r.hops_max.max(h);
+                    r.tainted_flows.push((i, carried, h));
+                    note_arrival(&mut arrivals, to, f.time);
+                }
+            }
             Role::Terminal { .. } => {
                 if !tainted.is_zero() {
                     let h = flow_hop.unwrap_or(0);
@@ -377,6 +466,33 @@ pub fn replay<M: TaintModel>(
         }
     }
 
+    // taint still in demixed pools: credited to the pool's category (mixer), dated by its
+    // last tainted deposit
+    let mut pool_nodes: Vec<&u32> = pools.keys().collect();
+    pool_nodes.sort_unstable();
+    for node in pool_nodes {
+        let st = &pools[node];
+        let t = st.taint + st.reserved.values().map(|l| l.1).sum::<U256>();
+        if t.is_zero() {
+            continue;
+        }
+        let h = hop[*node as usize];
+        let asset = cfg.pools[node].asset;
+        r.credit(
+            (*node, term_cat[*node as usize], asset),
+            t,
+            (h != u32::MAX).then_some(h),
+            st.last_tainted,
+        );
+        let (first, _) = arrivals[*node as usize];
+        if first != i64::MAX {
+            let e = r
+                .endpoints
+                .get_mut(&(*node, term_cat[*node as usize], asset))
+                .expect("just credited");
+            e.first_time = Some(first);
+        }
+    }
     // taint still held at non-terminal addresses
     let mut nodes_touched = HashSet::new();
     for ((node, asset), l) in ledgers.iter() {

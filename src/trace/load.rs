@@ -22,6 +22,8 @@ pub struct TraceInput {
     pub assets: Vec<Asset>,
     /// UTXO chains: the stored transactions, in time order (the replay follows outpoints).
     pub utxo: Option<Vec<crate::store::StoredUtxoTx>>,
+    /// Decoded contract events of the chain (loaded when mixers or bridges are followed).
+    pub events: Vec<crate::model::ContractEvent>,
 }
 
 /// Read the transfers in the window, the labels, balances and asset metadata.
@@ -67,11 +69,36 @@ pub fn load(store: &Store, cfg: &TraceConfig) -> Result<TraceInput, TraceError> 
     } else {
         None
     };
+    let events = if cfg.follow.demix || cfg.follow.bridges {
+        store
+            .events(cfg.chain, &[])?
+            .into_iter()
+            .filter(|e| e.block > o && cfg.to_block.is_none_or(|b| e.block <= b))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // demixed pools are not terminal for reachability: value goes on from their withdrawals
+    let pools: std::collections::HashSet<&crate::model::Address> = if cfg.follow.demix {
+        events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.data,
+                    crate::model::EventData::TornadoDeposit { .. }
+                        | crate::model::EventData::TornadoWithdrawal { .. }
+                )
+            })
+            .map(|e| &e.contract)
+            .collect()
+    } else {
+        Default::default()
+    };
     let hood = if utxo.is_some() {
         window
     } else {
         neighbourhood(&window, &cfg.seeds, |a| {
-            terminal_cache.get(a).copied().unwrap_or(false)
+            terminal_cache.get(a).copied().unwrap_or(false) && !pools.contains(a)
         })
     };
     let mut graph = FlowGraph::build(cfg.chain, &hood);
@@ -113,6 +140,7 @@ pub fn load(store: &Store, cfg: &TraceConfig) -> Result<TraceInput, TraceError> 
         opening,
         assets,
         utxo,
+        events,
     })
 }
 

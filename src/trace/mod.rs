@@ -6,6 +6,7 @@
 //! under the model ([`engine`], [`models`]) and checks conservation. The semantics are written
 //! out in `docs/adr/0003-taint-semantics.md`.
 
+pub mod demix;
 pub mod engine;
 mod load;
 pub mod models;
@@ -176,8 +177,9 @@ pub const HEURISTICS: [&str; 10] = [
     "bridge_amount_time",
 ];
 
-/// The default confidence threshold for following an inferred link.
-pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.5;
+/// The default confidence threshold for following an inferred link: more likely than not by
+/// a margin (a coin flip between two deposits, 0.5, is not followed).
+pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.6;
 
 impl TraceConfig {
     /// Defaults for `chain` and `seeds`: haircut, the whole history, no limits, terminal
@@ -306,6 +308,10 @@ pub struct Evidence {
     pub confidence: f64,
     /// Transactions that show it.
     pub witness_txs: Vec<String>,
+    /// For links the trace can follow (demixing, bridges): whether it did (confidence ≥
+    /// `--min-confidence`). Absent for attributions that are not links to follow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followed: Option<bool>,
 }
 
 /// Everything a trace found; the exporters write it.
@@ -338,6 +344,8 @@ pub struct TraceResult {
     pub node_labels: Vec<Option<Label>>,
     /// Evidence paths.
     pub path_index: paths::PathIndex,
+    /// Extra top-level sections of summary.json (`demix`, `swaps`, …), by key.
+    pub sections: BTreeMap<String, serde_json::Value>,
 }
 
 impl TraceResult {
@@ -371,6 +379,7 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
         opening,
         assets: asset_meta,
         utxo: utxo_txs,
+        events,
     } = input;
     // roles: seeds, labelled terminals, then deposit addresses among the rest
     let seed_set: HashSet<&Address> = cfg.seeds.iter().collect();
@@ -454,10 +463,39 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
                 .collect()
         }
     };
+    let mut sections = BTreeMap::new();
+    let mut pools = engine::FastMap::default();
+    if cfg.follow.demix && utxo_txs.is_none() {
+        let name = |n: u32| match &roles[n as usize] {
+            Role::Terminal { entity, .. } => entity.clone(),
+            _ => node_labels[n as usize]
+                .as_ref()
+                .map(entity_of)
+                .unwrap_or_else(|| "unlabelled pool".into()),
+        };
+        let d = demix::plan::plan(&g, &events, &cfg.follow, &name);
+        // a pool is a pass-through node now; an unlabelled one still ends as a mixer endpoint
+        let unlabelled: Vec<(u32, String)> = d
+            .plans
+            .keys()
+            .filter(|n| !matches!(roles[**n as usize], Role::Terminal { .. }))
+            .map(|n| (*n, name(*n)))
+            .collect();
+        for (node, entity) in unlabelled {
+            roles[node as usize] = Role::Terminal {
+                category: "mixer".into(),
+                entity,
+            };
+        }
+        pools = d.plans;
+        evidence.extend(d.evidence);
+        sections.insert("demix".to_string(), d.summary);
+    }
     let rcfg = ReplayConfig {
         injection,
         max_hops: cfg.max_hops,
         min_value,
+        pools,
     };
     let o = cfg.opening_block();
     let rep: Replay = match (&utxo_txs, cfg.model) {
@@ -484,7 +522,10 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
     tracing::debug!(secs = clock.elapsed().as_secs_f64(), "replay done");
     let r = assemble(g, roles, node_labels, asset_meta, rep, evidence, cfg);
     tracing::debug!(secs = clock.elapsed().as_secs_f64(), "assembled");
-    r
+    r.map(|mut r| {
+        r.sections = sections;
+        r
+    })
 }
 
 fn assemble(
@@ -598,6 +639,7 @@ fn assemble(
         addresses: rep.addresses,
         node_labels,
         path_index,
+        sections: BTreeMap::new(),
     };
     if let Some((asset, injected, accounted)) = violation {
         // outputs are still written by the caller from the error path? No: report it loudly.
@@ -670,5 +712,6 @@ fn deposit_evidence(
             .iter()
             .map(|t| g.txs[*t as usize].display(cfg.chain))
             .collect(),
+        followed: None,
     }
 }
