@@ -105,6 +105,10 @@ impl Exporter for Summary<'_> {
             if !r.config.model.conserving() {
                 o["swept_in_clean"] = dec(r, i, r.swept_in[i]).into();
             }
+            if r.config.follow.swaps {
+                o["swapped_in"] = dec(r, i, a.swapped_in).into();
+                o["swapped_out"] = dec(r, i, a.swapped_out).into();
+            }
             if let Some(v) = self.usd.and_then(|u| u.assets.get(i)) {
                 let cents = |x: Option<f64>| x.map(|x| (x * 100.0).round() / 100.0);
                 o["usd"] = serde_json::json!({

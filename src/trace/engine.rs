@@ -47,6 +47,19 @@ pub struct ReplayConfig {
     pub min_value: Vec<U256>,
     /// Demixed pools by node (`--demix`): taint passes through them instead of stopping.
     pub pools: FastMap<u32, PoolPlan>,
+    /// Taint crosses assets inside DEX swaps (`--follow-swaps`).
+    pub swaps: bool,
+}
+
+/// A swap the taint crossed (`--follow-swaps`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwapRecord {
+    /// The swap (flow indices).
+    pub swap: super::swaps::Swap,
+    /// Σ input amounts and their taint (one asset).
+    pub input: (U256, U256),
+    /// The taint each output carried, in the order of `swap.outputs`.
+    pub outputs: Vec<U256>,
 }
 
 /// The state of a demixed pool: the unlinked deposits still in it (one haircut ledger: balance,
@@ -116,6 +129,8 @@ pub const FEE: u8 = 7;
 pub const UNSPENT: u8 = 6;
 /// Category of taint not followed further (hop limit, dust, no address).
 pub const UNKNOWN: u8 = 8;
+/// Category of DEX / DeFi contracts (the swap side of `--follow-swaps`).
+pub const DEFI: u8 = 4;
 
 /// The index of a category name (unknown names are `unknown`).
 pub fn category_id(name: &str) -> u8 {
@@ -178,6 +193,12 @@ pub struct Replay {
     pub hops_max: u32,
     /// Addresses whose ledgers were touched.
     pub addresses: usize,
+    /// Per asset id: taint that entered it from another asset in a swap.
+    pub swapped_in: Vec<U256>,
+    /// Per asset id: taint of it credited to a DEX and carried on in a swap.
+    pub swapped_out: Vec<U256>,
+    /// Swaps settled (those with taint and those ambiguous ones that were not followed).
+    pub swaps: Vec<SwapRecord>,
 }
 
 impl Replay {
@@ -245,6 +266,8 @@ pub fn replay<M: TaintModel>(
         injected: vec![U256::ZERO; n_assets],
         injected_by_day: vec![ByDay::new(); n_assets],
         unexplained: vec![U256::ZERO; n_assets],
+        swapped_in: vec![U256::ZERO; n_assets],
+        swapped_out: vec![U256::ZERO; n_assets],
         ..Default::default()
     };
     let role = |n: u32| roles.get(n as usize).unwrap_or(&Role::Plain);
@@ -284,12 +307,73 @@ pub fn replay<M: TaintModel>(
     let mut precomputed: FastMap<usize, M::Parcel> = FastMap::default();
     let mut pools: FastMap<u32, PoolState> = FastMap::default();
     let pool_plan = |n: u32, asset: u16| cfg.pools.get(&n).filter(|p| p.asset == asset);
+    let mut swap_plans: FastMap<usize, super::swaps::Swap> = FastMap::default();
+    if cfg.swaps {
+        let dex = |n: u32| term_cat.get(n as usize) == Some(&DEFI);
+        let followed = |n: u32| !matches!(role(n), Role::Terminal { .. });
+        for s in super::swaps::detect(g, &dex, &followed) {
+            swap_plans.insert(s.trigger, s);
+        }
+    }
+    // output flow → (taint, hop at the DEX); input flows of followed swaps
+    let mut swap_out: FastMap<usize, (U256, u32)> = FastMap::default();
+    let mut swap_inputs: HashSet<usize> = HashSet::new();
     for i in 0..flows.len() {
         let f = flows[i];
         if f.from == f.to && f.from != NONE {
             continue; // a self-transfer moves nothing
         }
         let a = f.asset as usize;
+        if let Some(sw) = swap_plans.remove(&i) {
+            // settle the swap: the inputs leave their ledgers now (in their order), their
+            // tainted share goes to every output
+            let (mut amount, mut taint, mut at_dex) = (U256::ZERO, U256::ZERO, 0u32);
+            if !sw.ambiguous {
+                for &k in &sw.inputs {
+                    let p = match precomputed.get(&k) {
+                        Some(p) => p.clone(),
+                        None => {
+                            let from = flows[k].from;
+                            let p = withdraw_flow::<M>(
+                                flows,
+                                k,
+                                &mut ledgers,
+                                &mut r,
+                                is_seed(from) && seed_value,
+                                &mut precomputed,
+                            );
+                            precomputed.insert(k, p.clone());
+                            p
+                        }
+                    };
+                    amount += flows[k].amount;
+                    let t = M::parcel_taint(&p);
+                    taint += t;
+                    let h = hop[flows[k].from as usize];
+                    if !t.is_zero() && h != u32::MAX {
+                        at_dex = at_dex.max(h + 1);
+                    }
+                    swap_inputs.insert(k);
+                }
+            }
+            let mut outs = Vec::with_capacity(sw.outputs.len());
+            for &o in &sw.outputs {
+                let t = if sw.ambiguous || amount.is_zero() {
+                    U256::ZERO
+                } else {
+                    super::models::mul_div_floor(flows[o].amount, taint, amount)
+                };
+                swap_out.insert(o, (t, at_dex));
+                outs.push(t);
+            }
+            if !taint.is_zero() || sw.ambiguous {
+                r.swaps.push(SwapRecord {
+                    swap: sw,
+                    input: (amount, taint),
+                    outputs: outs,
+                });
+            }
+        }
         let sender_tracked = f.from != NONE && !matches!(role(f.from), Role::Terminal { .. });
         let pre = if precomputed.is_empty() {
             None
@@ -298,60 +382,30 @@ pub fn replay<M: TaintModel>(
         };
         let parcel = if let Some(p) = pre {
             p
+        } else if let Some(&(t, _)) = swap_out.get(&i) {
+            r.swapped_in[a] += t;
+            M::fresh(f.amount, t)
         } else if let Some(plan) = pool_plan(f.from, f.asset) {
             let st = pools.entry(f.from).or_default();
             let (tainted, unexplained) = st.withdraw(plan, f.tx, f.amount);
             r.unexplained[a] += unexplained;
             M::fresh(f.amount, tainted)
         } else if sender_tracked {
-            // this ledger's outflows in the same transaction, up to its next inflow there
-            // (most transfers are alone: no allocation then)
-            let mut more: Vec<usize> = Vec::new();
-            let mut j = i + 1;
-            while j < flows.len() && flows[j].tx == f.tx {
-                let h = flows[j];
-                if h.asset == f.asset && h.to == f.from && h.from != h.to {
-                    break;
-                }
-                if h.asset == f.asset && h.from == f.from && h.to != h.from {
-                    more.push(j);
-                }
-                j += 1;
-            }
-            let total: U256 = f.amount + more.iter().map(|k| flows[*k].amount).sum::<U256>();
-            let l = ledgers.get(f.from, f.asset);
-            let have = M::balance(l);
-            if total > have {
-                // spent more than the data shows it had: value from before the window or
-                // from outside the fetched data
-                let extra = total - have;
-                let tainted = if is_seed(f.from) && seed_value {
-                    r.inject(a, extra, Some(f.time));
-                    extra
-                } else {
-                    U256::ZERO
-                };
-                r.unexplained[a] += extra;
-                M::deposit(l, extra, M::fresh(extra, tainted));
-            }
-            if more.is_empty() {
-                M::withdraw(l, f.amount)
-            } else {
-                let mut amounts = Vec::with_capacity(more.len() + 1);
-                amounts.push(f.amount);
-                amounts.extend(more.iter().map(|k| flows[*k].amount));
-                let mut parcels = M::withdraw_group(l, &amounts).into_iter();
-                let first = parcels.next().expect("group has its first flow");
-                for (k, p) in more.iter().zip(parcels) {
-                    precomputed.insert(*k, p);
-                }
-                first
-            }
+            withdraw_flow::<M>(
+                flows,
+                i,
+                &mut ledgers,
+                &mut r,
+                is_seed(f.from) && seed_value,
+                &mut precomputed,
+            )
         } else {
             M::fresh(f.amount, U256::ZERO)
         };
         let mut tainted = M::parcel_taint(&parcel);
-        let sender_hop = if f.from == NONE {
+        let sender_hop = if let Some(&(_, h)) = swap_out.get(&i) {
+            h
+        } else if f.from == NONE {
             u32::MAX
         } else {
             hop[f.from as usize]
@@ -424,6 +478,9 @@ pub fn replay<M: TaintModel>(
             }
             Role::Terminal { .. } => {
                 if !tainted.is_zero() {
+                    if swap_inputs.contains(&i) {
+                        r.swapped_out[a] += tainted;
+                    }
                     let h = flow_hop.unwrap_or(0);
                     let beyond = cfg.max_hops.is_some_and(|m| h > m);
                     let dust = cfg
@@ -588,4 +645,62 @@ fn note_arrival(arrivals: &mut [(i64, i64)], node: u32, time: i64) {
     let e = &mut arrivals[node as usize];
     e.0 = e.0.min(time);
     e.1 = e.1.max(time);
+}
+
+/// The parcel flow `i` takes from its sender's ledger, with the ledger's other outflows in the
+/// same transaction (up to its next inflow there) taken together (TIHO looks at them as one);
+/// their parcels go into `precomputed`. Spending more than the ledger holds adds the missing
+/// value first (tainted and injected when `seed_taints`).
+fn withdraw_flow<M: TaintModel>(
+    flows: &[crate::graph::flow::Flow],
+    i: usize,
+    ledgers: &mut Ledgers<M::Ledger>,
+    r: &mut Replay,
+    seed_taints: bool,
+    precomputed: &mut FastMap<usize, M::Parcel>,
+) -> M::Parcel {
+    let f = flows[i];
+    let a = f.asset as usize;
+    // (most transfers are alone: no allocation then)
+    let mut more: Vec<usize> = Vec::new();
+    let mut j = i + 1;
+    while j < flows.len() && flows[j].tx == f.tx {
+        let h = flows[j];
+        if h.asset == f.asset && h.to == f.from && h.from != h.to {
+            break;
+        }
+        if h.asset == f.asset && h.from == f.from && h.to != h.from {
+            more.push(j);
+        }
+        j += 1;
+    }
+    let total: U256 = f.amount + more.iter().map(|k| flows[*k].amount).sum::<U256>();
+    let l = ledgers.get(f.from, f.asset);
+    let have = M::balance(l);
+    if total > have {
+        // spent more than the data shows it had: value from before the window or from
+        // outside the fetched data
+        let extra = total - have;
+        let tainted = if seed_taints {
+            r.inject(a, extra, Some(f.time));
+            extra
+        } else {
+            U256::ZERO
+        };
+        r.unexplained[a] += extra;
+        M::deposit(l, extra, M::fresh(extra, tainted));
+    }
+    if more.is_empty() {
+        M::withdraw(l, f.amount)
+    } else {
+        let mut amounts = Vec::with_capacity(more.len() + 1);
+        amounts.push(f.amount);
+        amounts.extend(more.iter().map(|k| flows[*k].amount));
+        let mut parcels = M::withdraw_group(l, &amounts).into_iter();
+        let first = parcels.next().expect("group has its first flow");
+        for (k, p) in more.iter().zip(parcels) {
+            precomputed.insert(*k, p);
+        }
+        first
+    }
 }

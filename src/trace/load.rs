@@ -57,7 +57,11 @@ pub fn load(store: &Store, cfg: &TraceConfig) -> Result<TraceInput, TraceError> 
         for a in [&t.from, &t.to].into_iter().flatten() {
             if !terminal_cache.contains_key(a) {
                 let ls = labels_of(a);
-                let term = !cfg.seeds.contains(a) && terminal_label(&ls, &cfg.terminal).is_some();
+                let t = terminal_label(&ls, &cfg.terminal);
+                // with --follow-swaps, value goes on from DEX contracts (as swap outputs)
+                let passable = cfg.follow.swaps
+                    && t.is_some_and(|l| l.category == crate::model::Category::Defi);
+                let term = !cfg.seeds.contains(a) && t.is_some() && !passable;
                 terminal_cache.insert(a.clone(), term);
             }
         }

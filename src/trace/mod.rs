@@ -11,6 +11,7 @@ pub mod engine;
 mod load;
 pub mod models;
 pub mod paths;
+pub mod swaps;
 pub mod utxo;
 
 use std::collections::{BTreeMap, HashSet};
@@ -260,6 +261,12 @@ pub struct AssetTotals {
     pub unexplained: U256,
     /// The dated part of `injected` by day of arrival (opening balances are undated).
     pub injected_by_day: engine::ByDay,
+    /// Taint that entered this asset from another one in DEX swaps (`--follow-swaps`);
+    /// conservation is injected + swapped_in = Σ endpoints.
+    pub swapped_in: U256,
+    /// Taint of this asset credited to a DEX and carried on as another asset in a swap (part
+    /// of `by_category.defi`).
+    pub swapped_out: U256,
 }
 
 /// One endpoint row.
@@ -496,6 +503,7 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
         max_hops: cfg.max_hops,
         min_value,
         pools,
+        swaps: cfg.follow.swaps && utxo_txs.is_none(),
     };
     let o = cfg.opening_block();
     let rep: Replay = match (&utxo_txs, cfg.model) {
@@ -551,14 +559,16 @@ fn assemble(
                 *by_category.entry(CATEGORIES[*cat as usize]).or_default() += e.amount;
             }
         }
+        let swapped_in = rep.swapped_in.get(i).copied().unwrap_or_default();
+        let entered = rep.injected[i] + swapped_in;
         if cfg.model.conserving() {
-            if credited[i] != rep.injected[i] {
+            if credited[i] != entered {
                 conservation_ok = false;
-                violation.get_or_insert((meta.symbol.clone(), rep.injected[i], credited[i]));
+                violation.get_or_insert((meta.symbol.clone(), entered, credited[i]));
             }
         } else {
-            swept_in[i] = credited[i].saturating_sub(rep.injected[i]);
-            conservation_ok &= credited[i] >= rep.injected[i];
+            swept_in[i] = credited[i].saturating_sub(entered);
+            conservation_ok &= credited[i] >= entered;
         }
         assets.push(AssetTotals {
             asset: meta.clone(),
@@ -567,6 +577,8 @@ fn assemble(
             by_category,
             unexplained: rep.unexplained[i],
             injected_by_day: rep.injected_by_day.get(i).cloned().unwrap_or_default(),
+            swapped_in,
+            swapped_out: rep.swapped_out.get(i).copied().unwrap_or_default(),
         });
     }
     // unique keys for assets sharing a symbol
@@ -580,6 +592,10 @@ fn assemble(
                 a.key = format!("{}:{}", a.key, c.to_checksum(None));
             }
         }
+    }
+    let mut evidence = evidence;
+    for sw in &rep.swaps {
+        evidence.push(swap_evidence(&g, &roles, &assets, sw, cfg));
     }
     let seed_flags: Vec<bool> = roles.iter().map(|r| *r == Role::Seed).collect();
     let path_index = paths::PathIndex::build(&g, &rep.tainted_flows, &|n| {
@@ -713,5 +729,79 @@ fn deposit_evidence(
             .map(|t| g.txs[*t as usize].display(cfg.chain))
             .collect(),
         followed: None,
+    }
+}
+
+/// The evidence line of a swap the taint crossed (or an ambiguous one it did not).
+fn swap_evidence(
+    g: &FlowGraph,
+    roles: &[Role],
+    assets: &[AssetTotals],
+    sw: &engine::SwapRecord,
+    cfg: &TraceConfig,
+) -> Evidence {
+    let f = &g.flows;
+    let name = |n: u32| {
+        if n == NONE {
+            String::new()
+        } else {
+            g.nodes[n as usize].to_string()
+        }
+    };
+    let dec = |a: u16, v: U256| {
+        let m = &assets[a as usize].asset;
+        crate::model::Amount(v).to_decimal(m.decimals)
+    };
+    let first = &f[sw.swap.inputs[0]];
+    let dex = sw
+        .swap
+        .inputs
+        .iter()
+        .map(|&k| f[k].to)
+        .next()
+        .unwrap_or(NONE);
+    let entity = match roles.get(dex as usize) {
+        Some(Role::Terminal { entity, .. }) => entity.clone(),
+        _ => String::new(),
+    };
+    let outputs: Vec<serde_json::Value> = sw
+        .swap
+        .outputs
+        .iter()
+        .zip(&sw.outputs)
+        .map(|(&o, t)| {
+            serde_json::json!({
+                "to": name(f[o].to),
+                "asset": assets[f[o].asset as usize].key,
+                "amount": dec(f[o].asset, f[o].amount),
+                "tainted": dec(f[o].asset, *t),
+            })
+        })
+        .collect();
+    let to = sw
+        .swap
+        .outputs
+        .first()
+        .map(|&o| name(f[o].to))
+        .unwrap_or_default();
+    Evidence {
+        heuristic: "dex_swap",
+        chain: cfg.chain.to_string(),
+        address: name(first.from),
+        linked_to: to,
+        entity,
+        parameters: serde_json::json!({
+            "rule": "every output of the swap carries the inputs' tainted share: floor(output × tainted input / input)",
+        }),
+        measured: serde_json::json!({
+            "input_asset": assets[first.asset as usize].key,
+            "input_amount": dec(first.asset, sw.input.0),
+            "input_tainted": dec(first.asset, sw.input.1),
+            "outputs": outputs,
+            "ambiguous": sw.swap.ambiguous.then_some("inputs of several assets: not followed"),
+        }),
+        confidence: if sw.swap.ambiguous { 0.0 } else { 1.0 },
+        witness_txs: vec![g.txs[sw.swap.tx as usize].display(cfg.chain)],
+        followed: Some(!sw.swap.ambiguous),
     }
 }
