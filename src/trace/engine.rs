@@ -70,9 +70,26 @@ struct PoolState {
     taint: U256,
     reserved: FastMap<u32, (U256, U256)>,
     last_tainted: Option<i64>,
+    /// Virtual deposits of the plan already added.
+    next_virtual: usize,
 }
 
 impl PoolState {
+    /// Add the plan's virtual (clean) deposits made before (block, tx index).
+    fn catch_up(&mut self, plan: &PoolPlan, block: u64, tx_index: u32) {
+        while let Some(&(b, ti, tx, v)) = plan.virtual_deposits.get(self.next_virtual) {
+            if (b, ti) >= (block, tx_index) {
+                break;
+            }
+            if plan.reserved.contains(&tx) {
+                self.reserved.entry(tx).or_default().0 += v;
+            } else {
+                self.balance += v;
+            }
+            self.next_virtual += 1;
+        }
+    }
+
     /// Value `v` leaves in withdrawal tx `tx`: from its linked deposit's reserve when the plan
     /// links it, else by haircut over the unlinked deposits. Returns (tainted part, value the
     /// data did not show the pool holding).
@@ -289,7 +306,13 @@ pub fn replay<M: TaintModel>(
             hop[n] = 0;
         }
     }
+    let mut pools: FastMap<u32, PoolState> = FastMap::default();
     for &(node, asset, amount) in opening {
+        if cfg.pools.get(&node).is_some_and(|p| p.asset == asset) {
+            // a demixed pool's holdings at the start: unlinked, clean deposits
+            pools.entry(node).or_default().balance += amount;
+            continue;
+        }
         if amount.is_zero() || matches!(role(node), Role::Terminal { .. }) {
             continue;
         }
@@ -305,7 +328,6 @@ pub fn replay<M: TaintModel>(
 
     let flows = &g.flows;
     let mut precomputed: FastMap<usize, M::Parcel> = FastMap::default();
-    let mut pools: FastMap<u32, PoolState> = FastMap::default();
     let pool_plan = |n: u32, asset: u16| cfg.pools.get(&n).filter(|p| p.asset == asset);
     let mut swap_plans: FastMap<usize, super::swaps::Swap> = FastMap::default();
     if cfg.swaps {
@@ -387,6 +409,7 @@ pub fn replay<M: TaintModel>(
             M::fresh(f.amount, t)
         } else if let Some(plan) = pool_plan(f.from, f.asset) {
             let st = pools.entry(f.from).or_default();
+            st.catch_up(plan, f.block, f.tx_index);
             let (tainted, unexplained) = st.withdraw(plan, f.tx, f.amount);
             r.unexplained[a] += unexplained;
             M::fresh(f.amount, tainted)
@@ -460,6 +483,7 @@ pub fn replay<M: TaintModel>(
                 }
                 let plan = pool_plan(to, f.asset).expect("checked");
                 let st = pools.entry(to).or_default();
+                st.catch_up(plan, f.block, f.tx_index);
                 if plan.reserved.contains(&f.tx) {
                     let lot = st.reserved.entry(f.tx).or_default();
                     lot.0 += f.amount;

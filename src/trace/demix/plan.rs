@@ -19,6 +19,11 @@ pub struct PoolPlan {
     pub linked: FxHashMap<u32, u32>,
     /// Deposit tx ids reserved by a followed link (kept out of the pool haircut).
     pub reserved: FxHashSet<u32>,
+    /// Deposits known from the pool's events whose transfer is not in the data (the fetch
+    /// stores the withdrawal transactions, not every stranger's deposit): (block, tx index,
+    /// tx id, amount), in chain order. The replay adds each to the pool, clean, before the
+    /// first flow of the pool after it.
+    pub virtual_deposits: Vec<(u64, u32, u32, U256)>,
 }
 
 /// The demixing of one trace.
@@ -41,7 +46,8 @@ pub fn plan(
     entity: &dyn Fn(u32) -> String,
 ) -> Demixed {
     let chain = g.chain.map(|c| c.to_string()).unwrap_or_default();
-    let tx_id: FxHashMap<_, u32> = g
+    let mut extra_txs: Vec<crate::model::TxHash> = Vec::new();
+    let mut tx_id: FxHashMap<_, u32> = g
         .txs
         .iter()
         .enumerate()
@@ -65,6 +71,8 @@ pub fn plan(
     let mut input = DemixInput::default();
     let mut missing = 0usize;
     let first = first_flows(g);
+    // (block, tx index) of each deposit, by deposit index
+    let mut deposit_events: Vec<(u64, u32)> = Vec::new();
     for e in events {
         let is_pool_event = matches!(
             e.data,
@@ -73,9 +81,19 @@ pub fn plan(
         if !is_pool_event {
             continue;
         }
-        let (Some(node), Some(&tx)) = (g.node(&e.contract), tx_id.get(&e.tx)) else {
+        let Some(node) = g.node(&e.contract) else {
             missing += 1;
             continue;
+        };
+        // transactions outside the flow graph get ids after the graph's
+        let tx = match tx_id.get(&e.tx) {
+            Some(t) => *t,
+            None => {
+                let t = (g.txs.len() + extra_txs.len()) as u32;
+                extra_txs.push(e.tx);
+                tx_id.insert(e.tx, t);
+                t
+            }
         };
         let pool = *pool_index.entry(node).or_insert_with(|| {
             pool_nodes.push(node);
@@ -89,6 +107,7 @@ pub fn plan(
                     Some(a) => id_of(a),
                     None => pool_payer(g, &first, tx, node).unwrap_or(NONE),
                 };
+                deposit_events.push((e.block, e.tx_index));
                 input.deposits.push(Deposit {
                     pool,
                     tx,
@@ -151,7 +170,13 @@ pub fn plan(
             .unwrap_or_default()
     };
     let chain_of = g.chain.unwrap_or(crate::model::Chain::ETHEREUM);
-    let tx_name = |t: u32| g.txs[t as usize].display(chain_of);
+    let tx_name = |t: u32| {
+        g.txs
+            .get(t as usize)
+            .or_else(|| extra_txs.get(t as usize - g.txs.len()))
+            .map(|h| h.display(chain_of))
+            .unwrap_or_default()
+    };
     let mut plans: FxHashMap<u32, PoolPlan> = FxHashMap::default();
     let mut pool_meta: Vec<(u16, U256)> = Vec::with_capacity(pool_nodes.len());
     for &node in &pool_nodes {
@@ -166,16 +191,44 @@ pub fn plan(
                 *amounts.entry((f.asset, f.amount)).or_default() += 1;
             }
         }
+        if amounts.is_empty() {
+            // no deposit transfer in the data: a withdrawal pays out the denomination (to the
+            // recipient and the relayer) in one transaction
+            for w in input
+                .withdrawals
+                .iter()
+                .filter(|w| pool_nodes[w.pool as usize] == node)
+            {
+                let mut per: FxHashMap<u16, U256> = FxHashMap::default();
+                for f in flows_of_tx(g, &first, w.tx).filter(|f| f.from == node) {
+                    *per.entry(f.asset).or_default() += f.amount;
+                }
+                for k in per {
+                    *amounts.entry(k).or_default() += 1;
+                }
+            }
+        }
         let meta = amounts
             .into_iter()
             .max_by_key(|(k, c)| (*c, std::cmp::Reverse(*k)))
             .map(|(k, _)| k)
             .unwrap_or((0, U256::ZERO));
         pool_meta.push(meta);
+        let mut virtual_deposits = Vec::new();
+        if !meta.1.is_zero() {
+            for (d, e) in input.deposits.iter().zip(&deposit_events) {
+                if pool_nodes[d.pool as usize] == node
+                    && !flows_of_tx(g, &first, d.tx).any(|f| f.to == node)
+                {
+                    virtual_deposits.push((e.0, e.1, d.tx, meta.1));
+                }
+            }
+        }
         plans.insert(
             node,
             PoolPlan {
                 asset: meta.0,
+                virtual_deposits,
                 ..PoolPlan::default()
             },
         );
