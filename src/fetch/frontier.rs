@@ -15,11 +15,20 @@
 //!   `max_addresses`. An expanded non-seed address with more than `service_degree` transfers in
 //!   the window is a service: fetching it stops there and its outflows are not followed. Every
 //!   such stop is in the report.
+//! - With `demix` (`--demix`), a reached address labelled `mixer` that emits Tornado pool events
+//!   is read past ([`demix`]): its Deposit / Withdrawal events from its first followed arrival
+//!   to the window's end and the transfers of its withdrawal transactions are stored, and the
+//!   withdrawal recipients (not the relayers: services) are reached one hop further, under the
+//!   same limits. The pool itself stays a terminal stop; custodial mixers (no pool events)
+//!   stay terminal only.
+
+mod demix;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use super::driver::{self, DriverOptions, DriverTotals, Window};
+use super::events::pools::PoolReport;
 use super::progress::Progress;
 use super::{FetchError, HttpStats, Source};
 use crate::model::{Address, Amount, AssetId, SubIndex};
@@ -47,6 +56,8 @@ pub struct FrontierConfig {
     pub concurrency: usize,
     /// Show the progress line on stderr.
     pub progress: bool,
+    /// Read past Tornado-style pools (labelled `mixer`) to their withdrawal recipients.
+    pub demix: bool,
 }
 
 impl Default for FrontierConfig {
@@ -61,6 +72,7 @@ impl Default for FrontierConfig {
             chunk_blocks: 100_000,
             concurrency: 4,
             progress: true,
+            demix: false,
         }
     }
 }
@@ -157,6 +169,9 @@ pub struct FrontierReport {
     pub requests: u64,
     /// Wall time, seconds.
     pub elapsed_secs: f64,
+    /// Pools read past with `--demix` (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pools: Option<Vec<PoolReport>>,
 }
 
 impl FrontierReport {
@@ -194,6 +209,21 @@ impl FrontierReport {
         );
         if self.dust_transfers > 0 {
             let _ = writeln!(s, "  dust outflows not followed: {}", self.dust_transfers);
+        }
+        for p in self.pools.iter().flatten() {
+            let _ = writeln!(
+                s,
+                "  demixed pool {} (hop {}), blocks {}–{}: {} deposits, {} withdrawals to {} recipients · {} events and {} withdrawal txs fetched",
+                p.address,
+                p.hop,
+                p.from_block,
+                p.to_block,
+                p.deposits,
+                p.withdrawals,
+                p.recipients,
+                p.events_stored,
+                p.withdrawal_txs_fetched
+            );
         }
         if !self.stopped.is_empty() {
             let _ = writeln!(s, "stopped:");
@@ -330,6 +360,7 @@ pub async fn run_frontier(
     let mut min_cache: HashMap<AssetId, Amount> = HashMap::new();
     let mut dust = 0u64;
     let mut expanded_count = 0usize;
+    let mut pools = demix::Pools::default();
 
     loop {
         let mut pending: Vec<usize> = (0..nodes.len())
@@ -361,6 +392,25 @@ pub async fn run_frontier(
             round.push(i);
         }
         if round.is_empty() {
+            if cfg.demix {
+                let mut f = Frontier {
+                    nodes: &mut nodes,
+                    index: &mut index,
+                    seed_count,
+                    hops: cfg.hops,
+                };
+                pools
+                    .step(
+                        store,
+                        source,
+                        &mut f,
+                        window,
+                        cfg,
+                        &mut min_cache,
+                        &mut dust,
+                    )
+                    .await?;
+            }
             continue;
         }
         progress.hop = round.iter().map(|&i| nodes[i].hop).max().unwrap_or(0);
@@ -403,65 +453,40 @@ pub async fn run_frontier(
                 if to == addr {
                     continue;
                 }
-                let min = match &cfg.min_value {
-                    None => Amount::ZERO,
-                    Some(m) => match min_cache.get(&t.asset) {
-                        Some(v) => *v,
-                        None => {
-                            let dec = store
-                                .asset(chain, t.asset)?
-                                .map(|a| a.decimals)
-                                .unwrap_or(18);
-                            let v = min_units(m, dec)?;
-                            min_cache.insert(t.asset, v);
-                            v
-                        }
-                    },
-                };
+                let min = min_for(store, chain, cfg, &mut min_cache, t.asset)?;
                 let is_dust = t.amount < min;
                 if is_dust {
                     dust += 1;
                 }
-                match index.get(&to.key()).copied() {
-                    None => {
-                        index.insert(to.key(), nodes.len());
-                        nodes.push(Node {
-                            addr: to,
-                            hop: hop + 1,
-                            start: t.block,
-                            state: if is_dust {
-                                State::Stopped(StopReason::Dust)
-                            } else {
-                                State::Queued
-                            },
-                        });
-                    }
-                    Some(_) if is_dust => {}
-                    Some(j) => {
-                        let n = &mut nodes[j];
-                        if matches!(n.state, State::Stopped(StopReason::Dust)) {
-                            n.state = State::Queued;
-                            n.hop = hop + 1;
-                            n.start = t.block;
-                            continue;
-                        }
-                        if hop + 1 < n.hop {
-                            n.hop = hop + 1;
-                            if matches!(n.state, State::Stopped(StopReason::HopLimit { .. }))
-                                && n.hop <= cfg.hops
-                            {
-                                n.state = State::Queued;
-                            }
-                        }
-                        if j >= seed_count && t.block < n.start {
-                            n.start = t.block;
-                            if matches!(n.state, State::Expanded { .. }) {
-                                work.push_back(j);
-                            }
-                        }
-                    }
+                let mut f = Frontier {
+                    nodes: &mut nodes,
+                    index: &mut index,
+                    seed_count,
+                    hops: cfg.hops,
+                };
+                if let Some(j) = f.reach(to, hop + 1, t.block, is_dust) {
+                    work.push_back(j);
                 }
             }
+        }
+        if cfg.demix {
+            let mut f = Frontier {
+                nodes: &mut nodes,
+                index: &mut index,
+                seed_count,
+                hops: cfg.hops,
+            };
+            pools
+                .step(
+                    store,
+                    source,
+                    &mut f,
+                    window,
+                    cfg,
+                    &mut min_cache,
+                    &mut dust,
+                )
+                .await?;
         }
     }
     progress.finish();
@@ -527,7 +552,85 @@ pub async fn run_frontier(
         chunks_skipped: totals.chunks_skipped,
         requests: progress.requests(),
         elapsed_secs: started.elapsed().as_secs_f64(),
+        pools: cfg.demix.then(|| pools.into_reports()),
     })
+}
+
+/// The smallest non-dust amount of `asset` (zero without `--min-value`), cached.
+fn min_for(
+    store: &Store,
+    chain: crate::model::Chain,
+    cfg: &FrontierConfig,
+    cache: &mut HashMap<AssetId, Amount>,
+    asset: AssetId,
+) -> Result<Amount, FetchError> {
+    let Some(m) = &cfg.min_value else {
+        return Ok(Amount::ZERO);
+    };
+    if let Some(v) = cache.get(&asset) {
+        return Ok(*v);
+    }
+    let dec = store.asset(chain, asset)?.map(|a| a.decimals).unwrap_or(18);
+    let v = min_units(m, dec)?;
+    cache.insert(asset, v);
+    Ok(v)
+}
+
+/// The frontier's nodes, for [`Frontier::reach`].
+struct Frontier<'a> {
+    nodes: &'a mut Vec<Node>,
+    index: &'a mut HashMap<String, usize>,
+    seed_count: usize,
+    hops: u32,
+}
+
+impl Frontier<'_> {
+    /// `to` is reached at `hop` by a followed outflow (or pool withdrawal) in `block`: add it,
+    /// or lower its hop / move its start back. Returns an expanded node whose start moved
+    /// back (its outflows are to be followed again).
+    fn reach(&mut self, to: Address, hop: u32, block: u64, is_dust: bool) -> Option<usize> {
+        match self.index.get(&to.key()).copied() {
+            None => {
+                self.index.insert(to.key(), self.nodes.len());
+                self.nodes.push(Node {
+                    addr: to,
+                    hop,
+                    start: block,
+                    state: if is_dust {
+                        State::Stopped(StopReason::Dust)
+                    } else {
+                        State::Queued
+                    },
+                });
+                None
+            }
+            Some(_) if is_dust => None,
+            Some(j) => {
+                let n = &mut self.nodes[j];
+                if matches!(n.state, State::Stopped(StopReason::Dust)) {
+                    n.state = State::Queued;
+                    n.hop = hop;
+                    n.start = block;
+                    return None;
+                }
+                if hop < n.hop {
+                    n.hop = hop;
+                    if matches!(n.state, State::Stopped(StopReason::HopLimit { .. }))
+                        && n.hop <= self.hops
+                    {
+                        n.state = State::Queued;
+                    }
+                }
+                if j >= self.seed_count && block < n.start {
+                    n.start = block;
+                    if matches!(n.state, State::Expanded { .. }) {
+                        return Some(j);
+                    }
+                }
+                None
+            }
+        }
+    }
 }
 
 /// The terminal label of an address, if it has one (highest confidence first).
