@@ -224,3 +224,295 @@ fn a_malformed_log_is_an_error_naming_its_transaction_and_log_index() {
     assert!(err.to_lowercase().contains(&w.pool.to_lowercase()), "{err}");
     assert!(err.contains("Withdrawal(address to"), "{err}");
 }
+
+fn fetch_json(db: &std::path::Path, args: &[&str]) -> Value {
+    let mut all = vec![
+        "--quiet", "fetch", "--chain", "ethereum", "--format", "json",
+    ];
+    all.extend(args);
+    serde_json::from_str(&ok(&moneytrail(db, None, &all))).unwrap()
+}
+
+fn import_labels(db: &std::path::Path, dir: &std::path::Path, t: &Tornado) {
+    let labels = tornado::labels_csv(dir, t);
+    ok(&moneytrail(
+        db,
+        None,
+        &["labels", "import", labels.to_str().unwrap()],
+    ));
+}
+
+fn expanded(report: &Value) -> Vec<(String, u64)> {
+    report["expanded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["address"].as_str().unwrap().to_lowercase(),
+                e["hop"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn hop_of(report: &Value, a: &str) -> Option<u64> {
+    expanded(report)
+        .into_iter()
+        .find(|(x, _)| x == &a.to_lowercase())
+        .map(|(_, h)| h)
+}
+
+/// (deposits, withdrawals, distinct recipients) of `pool` from its first tainted deposit on.
+fn expected_pool(t: &Tornado, pool: &str) -> (u64, u64, u64) {
+    let first = t
+        .deposits
+        .iter()
+        .filter(|d| d.pool == pool && d.tainted)
+        .map(|d| d.block)
+        .min()
+        .unwrap();
+    let deps = t
+        .deposits
+        .iter()
+        .filter(|d| d.pool == pool && d.block >= first)
+        .count() as u64;
+    let wds: Vec<_> = t
+        .withdrawals
+        .iter()
+        .filter(|w| w.pool == pool && w.block >= first)
+        .collect();
+    let mut rec: Vec<&String> = wds.iter().map(|w| &w.recipient).collect();
+    rec.sort();
+    rec.dedup();
+    (deps, wds.len() as u64, rec.len() as u64)
+}
+
+#[test]
+fn demix_follows_the_pools_to_their_recipients_and_is_incremental() {
+    let t = tornado::build();
+    let dir = tempfile::tempdir().unwrap();
+    let recipients = t.planted_recipients();
+    let (a, c, e, h) = (
+        &recipients[0],
+        &recipients[1],
+        &recipients[2],
+        &recipients[3],
+    );
+
+    // without --demix: the pools are terminal, nothing past them, no events
+    let db0 = dir.path().join("plain.db");
+    import_labels(&db0, dir.path(), &t);
+    let plain = fetch_json(
+        &db0,
+        &["--rpc-url", &t.anvil.url, "--seed", &t.s, "--hops", "3"],
+    );
+    assert!(plain.get("pools").is_none(), "{plain}");
+    assert_eq!(hop_of(&plain, a), Some(1));
+    assert_eq!(hop_of(&plain, e), Some(2), "E is paid directly by D");
+    assert_eq!(hop_of(&plain, c), None);
+    assert_eq!(hop_of(&plain, h), None);
+    for r in t.crowd_recipients() {
+        assert_eq!(hop_of(&plain, &r), None, "{r}");
+    }
+    let store = Store::open(&db0).unwrap();
+    assert!(store.events(CHAIN, &[]).unwrap().is_empty());
+    drop(store);
+
+    // with --demix through the JSON-RPC source
+    let db1 = dir.path().join("demix.db");
+    import_labels(&db1, dir.path(), &t);
+    let args = [
+        "--rpc-url",
+        &t.anvil.url,
+        "--seed",
+        &t.s,
+        "--hops",
+        "3",
+        "--demix",
+    ];
+    let r = fetch_json(&db1, &args);
+    let pools = r["pools"].as_array().unwrap();
+    assert_eq!(pools.len(), 2, "{r}");
+    for (pool, _) in &t.pools {
+        let p = pools
+            .iter()
+            .find(|p| p["address"].as_str().unwrap().eq_ignore_ascii_case(pool))
+            .unwrap();
+        let (deps, wds, rec) = expected_pool(&t, pool);
+        assert_eq!(p["hop"], 2, "{p}");
+        assert_eq!(p["deposits"], deps, "{p}");
+        assert_eq!(p["withdrawals"], wds, "{p}");
+        assert_eq!(p["recipients"], rec, "{p}");
+        assert_eq!(p["events_stored"], deps + wds, "{p}");
+        assert_eq!(p["withdrawal_txs_fetched"], wds, "{p}");
+    }
+    // the planted recipients are reached (C and H only through the pools, at hop 3)
+    assert_eq!(hop_of(&r, a), Some(1));
+    assert_eq!(hop_of(&r, e), Some(2));
+    assert_eq!(hop_of(&r, c), Some(3));
+    assert_eq!(hop_of(&r, h), Some(3));
+    for rc in t.crowd_recipients() {
+        assert_eq!(hop_of(&r, &rc), Some(3), "{rc}");
+    }
+    // relayers are services, not followed
+    assert_eq!(hop_of(&r, &t.r), None);
+    // every withdrawal transaction's transfers are stored: the pool pays recipient and relayer
+    let store = Store::open(&db1).unwrap();
+    for w in &t.withdrawals {
+        let paid: Vec<_> = store
+            .transfers_of(CHAIN, &addr(&w.recipient))
+            .unwrap()
+            .into_iter()
+            .filter(|x| x.tx_hash.display(CHAIN) == w.tx && x.from == Some(addr(&w.pool)))
+            .collect();
+        assert_eq!(paid.len(), 1, "{}", w.tx);
+        let d = t.pools.iter().find(|(p, _)| p == &w.pool).unwrap().1;
+        assert_eq!(paid[0].amount.0, U256::from(d - w.fee), "{}", w.tx);
+        if w.fee > 0 {
+            assert!(
+                store
+                    .transfers_of(CHAIN, &addr(&w.relayer))
+                    .unwrap()
+                    .iter()
+                    .any(|x| x.tx_hash.display(CHAIN) == w.tx && x.amount.0 == U256::from(w.fee)),
+                "{}",
+                w.tx
+            );
+        }
+    }
+    let stored = store.events(CHAIN, &[]).unwrap();
+    let want: u64 = t
+        .pools
+        .iter()
+        .map(|(p, _)| {
+            let (d, w, _) = expected_pool(&t, p);
+            d + w
+        })
+        .sum();
+    assert_eq!(stored.len() as u64, want);
+    drop(store);
+
+    // a re-run fetches no event chunk and stores nothing new
+    let again = fetch_json(&db1, &args);
+    for p in again["pools"].as_array().unwrap() {
+        assert_eq!(p["chunks_fetched"], 0, "{p}");
+        assert_eq!(p["events_stored"], 0, "{p}");
+        assert_eq!(p["withdrawal_txs_fetched"], 0, "{p}");
+        assert_eq!(p["transfers_stored"], 0, "{p}");
+    }
+    assert_eq!(expanded(&again), expanded(&r));
+    assert_eq!(
+        Store::open(&db1).unwrap().events(CHAIN, &[]).unwrap().len() as u64,
+        want
+    );
+
+    // `trace --demix` fetches the same way and says so in fetch.json
+    let out = dir.path().join("trace");
+    ok(&moneytrail(
+        &db1,
+        None,
+        &[
+            "--quiet",
+            "trace",
+            "--chain",
+            "ethereum",
+            "--rpc-url",
+            &t.anvil.url,
+            "--seed",
+            &t.s,
+            "--fetch-hops",
+            "3",
+            "--demix",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let f: Value = serde_json::from_slice(&std::fs::read(out.join("fetch.json")).unwrap()).unwrap();
+    assert_eq!(f["pools"].as_array().unwrap().len(), 2);
+    assert_eq!(hop_of(&f, h), Some(3));
+    assert_eq!(hop_of(&f, c), Some(3));
+}
+
+#[test]
+fn demix_through_blockscout_resumes_and_refetches_nothing() {
+    let t = tornado::build();
+    let dir = tempfile::tempdir().unwrap();
+    let data = ChainData::from_anvil(&t.anvil);
+    let head = data.head();
+    let bs = Explorer::start(Config::blockscout(), data, &t.anvil.url);
+    let db = dir.path().join("bs.db");
+    import_labels(&db, dir.path(), &t);
+    let run = |to: u64| {
+        let to = to.to_string();
+        fetch_json(
+            &db,
+            &[
+                "--blockscout-url",
+                &bs.url,
+                "--rate",
+                "2000",
+                "--seed",
+                &t.s,
+                "--hops",
+                "3",
+                "--demix",
+                "--chunk-blocks",
+                "25",
+                "--to-block",
+                &to,
+            ],
+        )
+    };
+    // a first run over part of the chain (as if interrupted), then the whole window
+    let mid = t.planted("tornado_multi_denomination").withdrawals[2].clone();
+    let mid_block = t.withdrawals.iter().find(|w| w.tx == mid).unwrap().block;
+    let first = run(mid_block);
+    let before = bs.count("logs/getLogs");
+    assert!(before > 0);
+    let stored_first = Store::open(&db).unwrap().events(CHAIN, &[]).unwrap().len();
+    assert!(stored_first > 0);
+    assert!(first["pools"].as_array().unwrap().len() == 2);
+    let full = run(head);
+    let new_chunks: u64 = full["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["chunks_fetched"].as_u64().unwrap())
+        .sum();
+    let skipped: u64 = full["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["chunks_skipped"].as_u64().unwrap())
+        .sum();
+    assert!(new_chunks > 0 && skipped > 0, "{full}");
+    let want: u64 = t
+        .pools
+        .iter()
+        .map(|(p, _)| {
+            let (d, w, _) = expected_pool(&t, p);
+            d + w
+        })
+        .sum();
+    let store = Store::open(&db).unwrap();
+    let events = store.events(CHAIN, &[]).unwrap();
+    assert_eq!(events.len() as u64, want, "no event lost or stored twice");
+    drop(store);
+    let recipients = t.planted_recipients();
+    for x in &recipients {
+        assert!(hop_of(&full, x).is_some(), "{x}");
+    }
+    // the whole window again: no getLogs request at all
+    let n = bs.count("logs/getLogs");
+    let again = run(head);
+    assert_eq!(bs.count("logs/getLogs"), n, "getLogs on a finished window");
+    for p in again["pools"].as_array().unwrap() {
+        assert_eq!(p["events_stored"], 0, "{p}");
+        assert_eq!(p["transfers_stored"], 0, "{p}");
+    }
+    assert_eq!(
+        Store::open(&db).unwrap().events(CHAIN, &[]).unwrap().len() as u64,
+        want
+    );
+}
