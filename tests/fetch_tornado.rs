@@ -407,6 +407,40 @@ fn demix_follows_the_pools_to_their_recipients_and_is_incremental() {
         want
     );
 
+    // a custodial mixer (labelled mixer, no pool events) stays terminal: here E, as Sinbad
+    let db2 = dir.path().join("custodial.db");
+    import_labels(&db2, dir.path(), &t);
+    let sinbad = dir.path().join("sinbad.csv");
+    std::fs::write(
+        &sinbad,
+        format!("address,label,category,actor\n{e},Sinbad deposit,mixer,sinbad\n"),
+    )
+    .unwrap();
+    ok(&moneytrail(
+        &db2,
+        None,
+        &["labels", "import", sinbad.to_str().unwrap()],
+    ));
+    let cu = fetch_json(&db2, &args);
+    assert_eq!(cu["pools"].as_array().unwrap().len(), 2, "{cu}");
+    assert!(
+        cu["pools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| !p["address"].as_str().unwrap().eq_ignore_ascii_case(e))
+    );
+    assert_eq!(hop_of(&cu, e), None);
+    let stop = cu["stopped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["address"].as_str().unwrap().eq_ignore_ascii_case(e))
+        .unwrap();
+    assert_eq!(stop["reason"], "terminal", "{stop}");
+    assert_eq!(stop["category"], "mixer", "{stop}");
+    assert_eq!(hop_of(&cu, c), Some(3));
+
     // `trace --demix` fetches the same way and says so in fetch.json
     let out = dir.path().join("trace");
     ok(&moneytrail(
