@@ -171,6 +171,7 @@ fn frontier_follows_value_forward_in_time_and_reports_stops() {
         chunk_blocks: 10,
         concurrency: 3,
         progress: false,
+        demix: false,
     };
     let r = rt().block_on(async {
         let (src, http) = source(&sc.anvil.url, |_| {}).await;

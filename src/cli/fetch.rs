@@ -153,6 +153,11 @@ pub(crate) struct FetchArgs {
     /// Dust: outflows below this amount (in each asset's units, e.g. 0.01) are not followed.
     #[arg(long)]
     min_value: Option<String>,
+    /// Read past Tornado Cash pools (addresses labelled mixer with pool events): store their
+    /// Deposit / Withdrawal events and withdrawal transactions, and follow the withdrawal
+    /// recipients one hop further.
+    #[arg(long)]
+    demix: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -201,6 +206,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) min_value: Option<String>,
     pub(crate) limits: &'a LimitArgs,
     pub(crate) progress: bool,
+    /// Read past Tornado-style pools to their withdrawal recipients (`--demix`).
+    pub(crate) demix: bool,
 }
 
 /// What a fetch did, on either kind of chain.
@@ -273,6 +280,7 @@ pub(crate) fn fetch_into(
         chunk_blocks: plan.limits.chunk_blocks,
         concurrency: plan.limits.concurrency,
         progress: plan.progress,
+        demix: plan.demix,
     };
     let report = rt.block_on(async {
         let (source, http) = open_source(chain, src, opts, plan.from_block.is_some()).await?;
@@ -334,6 +342,7 @@ pub(crate) fn fetch_cmd(cli: &Cli, a: &FetchArgs) -> Result<()> {
         min_value: a.min_value.clone(),
         limits: &a.limits,
         progress: !cli.quiet,
+        demix: a.demix,
     };
     let report = fetch_into(&mut store, &a.source, &a.options, &plan)?;
     match a.format {

@@ -260,6 +260,7 @@ pub(crate) fn run_trace(store: &mut Store, job: &TraceJob) -> Result<TraceDone> 
                 min_value: job.min_value.clone(),
                 limits: job.limits,
                 progress: job.progress,
+                demix: job.follow.demix,
             };
             Some(fetch_into(store, source, options, &plan)?)
         }

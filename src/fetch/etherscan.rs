@@ -19,6 +19,10 @@
 //!   logs; Blockscout's rows carry `logIndex` and `transactionIndex`.
 //! - Internal-only and token-only transactions take their index in the block from the receipt.
 //!
+//! - `getLogs` (module `logs`): a contract's events by topic 0 ([`Source::contract_events`]),
+//!   with each transaction's sender and fee setting from the proxy `eth_getTransactionByHash`
+//!   (`logs.rs`).
+//!
 //! Every list is walked in pages of `page_size` inside the result window (page × offset ≤
 //! 10,000 on Etherscan), then from the last block seen (see `api::Api::walk`). The API key
 //! goes only into the URL that is sent: messages, logs, errors and [`Source::id`] never hold
@@ -26,6 +30,7 @@
 
 mod api;
 mod assemble;
+mod logs;
 mod options;
 mod records;
 
@@ -505,6 +510,16 @@ impl Source for EtherscanSource {
             }
             Err(e) => Err(e),
         }
+    }
+
+    async fn contract_events(
+        &self,
+        contract: &Address,
+        topics: &[alloy_primitives::B256],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<crate::model::ContractEvent>, FetchError> {
+        self.events_in(contract, topics, from, to).await
     }
 }
 

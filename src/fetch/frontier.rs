@@ -15,6 +15,15 @@
 //!   `max_addresses`. An expanded non-seed address with more than `service_degree` transfers in
 //!   the window is a service: fetching it stops there and its outflows are not followed. Every
 //!   such stop is in the report.
+//! - With `demix` (`--demix`), a reached address labelled `mixer` that emits Tornado pool events
+//!   is read past ([`demix`]): its Deposit / Withdrawal events from its first followed arrival
+//!   to the window's end and the transfers of its withdrawal transactions are stored, and the
+//!   withdrawal recipients (not the relayers: services) are reached one hop further, under the
+//!   same limits. The pool itself stays a terminal stop; custodial mixers (no pool events)
+//!   stay terminal only.
+
+mod demix;
+mod report;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -24,6 +33,8 @@ use super::progress::Progress;
 use super::{FetchError, HttpStats, Source};
 use crate::model::{Address, Amount, AssetId, SubIndex};
 use crate::store::Store;
+
+pub use report::{Expanded, FrontierReport, StopReason, Stopped};
 
 /// How far and how wide the frontier goes.
 #[derive(Debug, Clone)]
@@ -47,6 +58,8 @@ pub struct FrontierConfig {
     pub concurrency: usize,
     /// Show the progress line on stderr.
     pub progress: bool,
+    /// Read past Tornado-style pools (labelled `mixer`) to their withdrawal recipients.
+    pub demix: bool,
 }
 
 impl Default for FrontierConfig {
@@ -61,160 +74,8 @@ impl Default for FrontierConfig {
             chunk_blocks: 100_000,
             concurrency: 4,
             progress: true,
+            demix: false,
         }
-    }
-}
-
-/// Why the frontier did not expand (or stopped following) an address.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "reason", rename_all = "snake_case")]
-pub enum StopReason {
-    /// A terminal entity by its label.
-    Terminal {
-        /// Label category.
-        category: String,
-        /// Label text.
-        label: String,
-    },
-    /// Beyond `--hops`.
-    HopLimit {
-        /// The limit.
-        hops: u32,
-    },
-    /// Beyond `--max-addresses`.
-    MaxAddresses {
-        /// The limit.
-        max: usize,
-    },
-    /// More transfers than the service threshold: fetched only up to there, not followed.
-    Service {
-        /// Transfers seen in the window.
-        degree: u64,
-        /// The threshold.
-        threshold: u64,
-    },
-    /// Reached only by outflows below `--min-value`.
-    Dust,
-}
-
-/// An address the frontier fetched.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Expanded {
-    /// Address (EIP-55 / canonical text).
-    pub address: String,
-    /// Hops from the nearest seed.
-    pub hop: u32,
-    /// First block from which its outflows are followed.
-    pub start_block: u64,
-    /// Its transfers in the window.
-    pub transfers: u64,
-}
-
-/// An address the frontier did not (fully) follow.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Stopped {
-    /// Address.
-    pub address: String,
-    /// Hop at which it was reached.
-    pub hop: u32,
-    /// Why.
-    #[serde(flatten)]
-    pub reason: StopReason,
-}
-
-/// What a frontier run did. Serialised as the JSON of `moneytrail fetch --format json`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct FrontierReport {
-    /// Chain.
-    pub chain: String,
-    /// Source id (no credentials).
-    pub source: String,
-    /// The window.
-    pub window: Window,
-    /// Block whose end-of-block balances were recorded as opening balances.
-    pub opening_block: u64,
-    /// Seeds.
-    pub seeds: Vec<String>,
-    /// Addresses expanded per hop (index = hop).
-    pub expanded_per_hop: Vec<u64>,
-    /// Every expanded address.
-    pub expanded: Vec<Expanded>,
-    /// Every address reached but not (fully) followed, with the reason.
-    pub stopped: Vec<Stopped>,
-    /// Outflows not followed because they were below `min_value`.
-    pub dust_transfers: u64,
-    /// Transfers returned by the source in this run.
-    pub transfers_seen: u64,
-    /// Transfers newly stored in this run.
-    pub transfers_stored: u64,
-    /// Opening balances recorded in this run.
-    pub balances_recorded: u64,
-    /// Chunks fetched in this run.
-    pub chunks_fetched: u64,
-    /// Chunks found complete in the store (no request made for them).
-    pub chunks_skipped: u64,
-    /// HTTP requests sent during the run (attempts, retries included); 0 if no stats given.
-    pub requests: u64,
-    /// Wall time, seconds.
-    pub elapsed_secs: f64,
-}
-
-impl FrontierReport {
-    /// A few lines for the terminal: what was fetched, per hop, and every stop with its reason.
-    pub fn summary(&self) -> String {
-        use std::fmt::Write;
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "fetched {} addresses on {} from {}, blocks {}–{} (opening balances at the end of block {})",
-            self.expanded.len(),
-            self.chain,
-            self.source,
-            self.window.from_block,
-            self.window.to_block,
-            self.opening_block
-        );
-        let hops: Vec<String> = self
-            .expanded_per_hop
-            .iter()
-            .enumerate()
-            .map(|(h, n)| format!("hop {h}: {n}"))
-            .collect();
-        let _ = writeln!(s, "  {}", hops.join(" · "));
-        let _ = writeln!(
-            s,
-            "  transfers: {} new, {} returned · chunks: {} fetched, {} already done · balances: {} · requests: {} in {:.1} s",
-            self.transfers_stored,
-            self.transfers_seen,
-            self.chunks_fetched,
-            self.chunks_skipped,
-            self.balances_recorded,
-            self.requests,
-            self.elapsed_secs
-        );
-        if self.dust_transfers > 0 {
-            let _ = writeln!(s, "  dust outflows not followed: {}", self.dust_transfers);
-        }
-        if !self.stopped.is_empty() {
-            let _ = writeln!(s, "stopped:");
-            for st in &self.stopped {
-                let why = match &st.reason {
-                    StopReason::Terminal { category, label } => {
-                        format!("terminal {category} \"{label}\"")
-                    }
-                    StopReason::HopLimit { hops } => format!("beyond --hops {hops}"),
-                    StopReason::MaxAddresses { max } => format!("beyond --max-addresses {max}"),
-                    StopReason::Service { degree, threshold } => {
-                        format!(
-                            "service: {degree} transfers > --service-degree {threshold}, not followed"
-                        )
-                    }
-                    StopReason::Dust => "reached only by dust".to_string(),
-                };
-                let _ = writeln!(s, "  {} (hop {}): {why}", st.address, st.hop);
-            }
-        }
-        s
     }
 }
 
@@ -330,6 +191,7 @@ pub async fn run_frontier(
     let mut min_cache: HashMap<AssetId, Amount> = HashMap::new();
     let mut dust = 0u64;
     let mut expanded_count = 0usize;
+    let mut pools = demix::Pools::default();
 
     loop {
         let mut pending: Vec<usize> = (0..nodes.len())
@@ -361,6 +223,25 @@ pub async fn run_frontier(
             round.push(i);
         }
         if round.is_empty() {
+            if cfg.demix {
+                let mut f = Frontier {
+                    nodes: &mut nodes,
+                    index: &mut index,
+                    seed_count,
+                    hops: cfg.hops,
+                };
+                pools
+                    .step(
+                        store,
+                        source,
+                        &mut f,
+                        window,
+                        cfg,
+                        &mut min_cache,
+                        &mut dust,
+                    )
+                    .await?;
+            }
             continue;
         }
         progress.hop = round.iter().map(|&i| nodes[i].hop).max().unwrap_or(0);
@@ -403,65 +284,40 @@ pub async fn run_frontier(
                 if to == addr {
                     continue;
                 }
-                let min = match &cfg.min_value {
-                    None => Amount::ZERO,
-                    Some(m) => match min_cache.get(&t.asset) {
-                        Some(v) => *v,
-                        None => {
-                            let dec = store
-                                .asset(chain, t.asset)?
-                                .map(|a| a.decimals)
-                                .unwrap_or(18);
-                            let v = min_units(m, dec)?;
-                            min_cache.insert(t.asset, v);
-                            v
-                        }
-                    },
-                };
+                let min = min_for(store, chain, cfg, &mut min_cache, t.asset)?;
                 let is_dust = t.amount < min;
                 if is_dust {
                     dust += 1;
                 }
-                match index.get(&to.key()).copied() {
-                    None => {
-                        index.insert(to.key(), nodes.len());
-                        nodes.push(Node {
-                            addr: to,
-                            hop: hop + 1,
-                            start: t.block,
-                            state: if is_dust {
-                                State::Stopped(StopReason::Dust)
-                            } else {
-                                State::Queued
-                            },
-                        });
-                    }
-                    Some(_) if is_dust => {}
-                    Some(j) => {
-                        let n = &mut nodes[j];
-                        if matches!(n.state, State::Stopped(StopReason::Dust)) {
-                            n.state = State::Queued;
-                            n.hop = hop + 1;
-                            n.start = t.block;
-                            continue;
-                        }
-                        if hop + 1 < n.hop {
-                            n.hop = hop + 1;
-                            if matches!(n.state, State::Stopped(StopReason::HopLimit { .. }))
-                                && n.hop <= cfg.hops
-                            {
-                                n.state = State::Queued;
-                            }
-                        }
-                        if j >= seed_count && t.block < n.start {
-                            n.start = t.block;
-                            if matches!(n.state, State::Expanded { .. }) {
-                                work.push_back(j);
-                            }
-                        }
-                    }
+                let mut f = Frontier {
+                    nodes: &mut nodes,
+                    index: &mut index,
+                    seed_count,
+                    hops: cfg.hops,
+                };
+                if let Some(j) = f.reach(to, hop + 1, t.block, is_dust) {
+                    work.push_back(j);
                 }
             }
+        }
+        if cfg.demix {
+            let mut f = Frontier {
+                nodes: &mut nodes,
+                index: &mut index,
+                seed_count,
+                hops: cfg.hops,
+            };
+            pools
+                .step(
+                    store,
+                    source,
+                    &mut f,
+                    window,
+                    cfg,
+                    &mut min_cache,
+                    &mut dust,
+                )
+                .await?;
         }
     }
     progress.finish();
@@ -527,7 +383,85 @@ pub async fn run_frontier(
         chunks_skipped: totals.chunks_skipped,
         requests: progress.requests(),
         elapsed_secs: started.elapsed().as_secs_f64(),
+        pools: cfg.demix.then(|| pools.into_reports()),
     })
+}
+
+/// The smallest non-dust amount of `asset` (zero without `--min-value`), cached.
+fn min_for(
+    store: &Store,
+    chain: crate::model::Chain,
+    cfg: &FrontierConfig,
+    cache: &mut HashMap<AssetId, Amount>,
+    asset: AssetId,
+) -> Result<Amount, FetchError> {
+    let Some(m) = &cfg.min_value else {
+        return Ok(Amount::ZERO);
+    };
+    if let Some(v) = cache.get(&asset) {
+        return Ok(*v);
+    }
+    let dec = store.asset(chain, asset)?.map(|a| a.decimals).unwrap_or(18);
+    let v = min_units(m, dec)?;
+    cache.insert(asset, v);
+    Ok(v)
+}
+
+/// The frontier's nodes, for [`Frontier::reach`].
+struct Frontier<'a> {
+    nodes: &'a mut Vec<Node>,
+    index: &'a mut HashMap<String, usize>,
+    seed_count: usize,
+    hops: u32,
+}
+
+impl Frontier<'_> {
+    /// `to` is reached at `hop` by a followed outflow (or pool withdrawal) in `block`: add it,
+    /// or lower its hop / move its start back. Returns an expanded node whose start moved
+    /// back (its outflows are to be followed again).
+    fn reach(&mut self, to: Address, hop: u32, block: u64, is_dust: bool) -> Option<usize> {
+        match self.index.get(&to.key()).copied() {
+            None => {
+                self.index.insert(to.key(), self.nodes.len());
+                self.nodes.push(Node {
+                    addr: to,
+                    hop,
+                    start: block,
+                    state: if is_dust {
+                        State::Stopped(StopReason::Dust)
+                    } else {
+                        State::Queued
+                    },
+                });
+                None
+            }
+            Some(_) if is_dust => None,
+            Some(j) => {
+                let n = &mut self.nodes[j];
+                if matches!(n.state, State::Stopped(StopReason::Dust)) {
+                    n.state = State::Queued;
+                    n.hop = hop;
+                    n.start = block;
+                    return None;
+                }
+                if hop < n.hop {
+                    n.hop = hop;
+                    if matches!(n.state, State::Stopped(StopReason::HopLimit { .. }))
+                        && n.hop <= self.hops
+                    {
+                        n.state = State::Queued;
+                    }
+                }
+                if j >= self.seed_count && block < n.start {
+                    n.start = block;
+                    if matches!(n.state, State::Expanded { .. }) {
+                        return Some(j);
+                    }
+                }
+                None
+            }
+        }
+    }
 }
 
 /// The terminal label of an address, if it has one (highest confidence first).

@@ -11,6 +11,7 @@ pub mod esplora;
 pub mod ethereum_etl;
 pub mod etherscan;
 pub mod etl_table;
+pub mod events;
 pub mod evm_rpc;
 pub mod frontier;
 pub mod http;

@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 
-use crate::model::{Address, Amount, Asset, AssetId, Chain, Transfer, TxHash};
+use alloy_primitives::B256;
+
+use crate::model::{Address, Amount, Asset, AssetId, Chain, ContractEvent, Transfer, TxHash};
 use crate::store::StoreError;
 
 /// A fetch failure. Network faults are retried inside [`super::HttpClient`] before they
@@ -95,4 +97,23 @@ pub trait Source: Send + Sync {
         asset: AssetId,
         block: u64,
     ) -> Result<Option<Amount>, FetchError>;
+
+    /// The decoded events emitted by `contract` in blocks `from..=to` whose topic 0 is one of
+    /// `topics` (see [`super::events::REGISTRY`]), in chain order, each with its transaction's
+    /// sender, fee setting and block time. A log with a known topic 0 that does not decode is
+    /// an error naming the contract, transaction and log index. Sources that cannot read logs
+    /// answer [`FetchError::Unsupported`] (the default).
+    async fn contract_events(
+        &self,
+        contract: &Address,
+        topics: &[B256],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<ContractEvent>, FetchError> {
+        let _ = (contract, topics, from, to);
+        Err(FetchError::Unsupported(format!(
+            "{} cannot read contract events",
+            self.id()
+        )))
+    }
 }

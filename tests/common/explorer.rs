@@ -12,7 +12,10 @@
 //! wrong `chainid`. Field sets: Etherscan's `txlistinternal` has `hash` + `traceId`, its
 //! `tokentx` no `logIndex`; Blockscout's `txlistinternal` has `transactionHash` + `index` +
 //! `callType` (and lists a root CREATE, as its `where_is_different_from_parent_transaction`
-//! filter does), its `tokentx` has `logIndex`. Faults on demand: HTTP status (with
+//! filter does), its `tokentx` has `logIndex`. `module=logs&action=getLogs` (address,
+//! `fromBlock`/`toBlock`, `topic0`, `page`/`offset` up to 1,000): hex fields, Etherscan writing
+//! zero as a bare `0x`, Blockscout padding `topics` with `null` to four; `No records found`
+//! when empty. Faults on demand: HTTP status (with
 //! Retry-After), truncated JSON, rate-limit bodies, stalls.
 
 use std::collections::{HashMap, VecDeque};
@@ -25,7 +28,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 pub use super::explorer_data::ChainData;
-use super::explorer_data::{FrameRow, TokenRow, TxRow};
+use super::explorer_data::{FrameRow, LogRow, TokenRow, TxRow};
 
 /// Which API the server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,6 +393,7 @@ impl State {
         }
         match q.get("module").map(String::as_str) {
             Some("account") => reply(200, self.account(q)),
+            Some("logs") => reply(200, self.logs(q)),
             Some("proxy") if self.cfg.flavor == Flavor::Etherscan => {
                 let a = q.get("action").cloned().unwrap_or_default();
                 let s = |k: &str| json!(q.get(k).cloned().unwrap_or_default());
@@ -514,6 +518,75 @@ impl State {
             return json!({"status": "0", "message": "No transactions found", "result": []});
         }
         json!({"status": "1", "message": "OK", "result": slice})
+    }
+
+    fn logs(&self, q: &HashMap<String, String>) -> Value {
+        if q.get("action").map(String::as_str) != Some("getLogs") {
+            return envelope_err("Error! Missing Or invalid Action name");
+        }
+        let num = |k: &str, d: u64| {
+            q.get(k)
+                .and_then(|v| match v.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).ok(),
+                    None => v.parse::<u64>().ok(),
+                })
+                .unwrap_or(d)
+        };
+        let (start, end) = (num("fromBlock", 0), num("toBlock", u64::MAX));
+        let (page, offset) = (
+            num("page", 1).max(1) as usize,
+            num("offset", 1000).max(1) as usize,
+        );
+        if offset > 1000 {
+            return envelope_err("Error! Offset must be at most 1000");
+        }
+        if page * offset > self.cfg.window {
+            return envelope_err(&format!(
+                "Result window is too large, PageNo x Offset size must be less than or equal to {}",
+                self.cfg.window
+            ));
+        }
+        let address = q.get("address").map(|a| a.to_lowercase());
+        let topic0 = q.get("topic0").map(|t| t.to_lowercase());
+        let rows: Vec<Value> = self
+            .data
+            .logs
+            .iter()
+            .filter(|l| l.block >= start && l.block <= end)
+            .filter(|l| address.as_ref().is_none_or(|a| &l.address == a))
+            .filter(|l| topic0.as_ref().is_none_or(|t| l.topics.first() == Some(t)))
+            .skip((page - 1) * offset)
+            .take(offset)
+            .map(|l| self.log_json(l))
+            .collect();
+        if rows.is_empty() {
+            return json!({"status": "0", "message": "No records found", "result": []});
+        }
+        json!({"status": "1", "message": "OK", "result": rows})
+    }
+
+    fn log_json(&self, l: &LogRow) -> Value {
+        let es = self.cfg.flavor == Flavor::Etherscan;
+        // Etherscan writes a zero index as "0x"
+        let h = |n: u64| {
+            if es && n == 0 {
+                "0x".to_string()
+            } else {
+                format!("{n:#x}")
+            }
+        };
+        let mut topics: Vec<Value> = l.topics.iter().map(|t| json!(t)).collect();
+        if !es {
+            while topics.len() < 4 {
+                topics.push(Value::Null);
+            }
+        }
+        json!({
+            "address": l.address, "topics": topics, "data": l.data,
+            "blockNumber": format!("{:#x}", l.block), "timeStamp": format!("{:#x}", l.time),
+            "gasPrice": l.gas_price, "gasUsed": l.gas_used, "logIndex": h(l.log_index),
+            "transactionHash": l.hash, "transactionIndex": h(l.tx_index)
+        })
     }
 
     fn confirmations(&self, block: u64) -> String {

@@ -102,6 +102,22 @@ pub struct TokenRow {
     pub cumulative: String,
 }
 
+/// One event log (every log of every receipt: `getLogs`).
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    pub block: u64,
+    pub time: u64,
+    pub hash: String,
+    pub tx_index: u64,
+    pub log_index: u64,
+    pub address: String,
+    pub topics: Vec<String>,
+    pub data: String,
+    /// The price paid (the receipt's effectiveGasPrice), hex as getLogs writes it.
+    pub gas_price: String,
+    pub gas_used: String,
+}
+
 /// Everything indexed, in chain order.
 #[derive(Debug, Clone, Default)]
 pub struct ChainData {
@@ -109,6 +125,7 @@ pub struct ChainData {
     pub txs: Vec<TxRow>,
     pub frames: Vec<FrameRow>,
     pub tokens: Vec<TokenRow>,
+    pub logs: Vec<LogRow>,
 }
 
 fn abi_string(hex: &str) -> Option<String> {
@@ -209,6 +226,18 @@ impl ChainData {
                     });
                 }
                 for l in r["logs"].as_array().unwrap() {
+                    d.logs.push(LogRow {
+                        block: n,
+                        time,
+                        hash: hash.clone(),
+                        tx_index: index,
+                        log_index: qty(&l["logIndex"]),
+                        address: lower(&l["address"]),
+                        topics: l["topics"].as_array().unwrap().iter().map(lower).collect(),
+                        data: lower(&l["data"]),
+                        gas_price: r["effectiveGasPrice"].as_str().unwrap_or("0x0").to_string(),
+                        gas_used: r["gasUsed"].as_str().unwrap_or("0x0").to_string(),
+                    });
                     let topics = l["topics"].as_array().unwrap();
                     let data = l["data"].as_str().unwrap();
                     if topics.len() != 3 || topics[0] != TRANSFER || data.len() != 66 {

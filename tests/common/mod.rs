@@ -13,6 +13,7 @@ pub mod evm_scenario;
 pub mod explorer;
 pub mod explorer_data;
 pub mod rpc_proxy;
+pub mod tornado;
 pub mod trace_chain;
 
 use std::path::PathBuf;

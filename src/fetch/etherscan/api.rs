@@ -163,6 +163,14 @@ pub(super) struct Api {
     window: AtomicU32,
 }
 
+/// A paged list: `module`/`action` (+ `address`, + extra parameters).
+struct List<'a> {
+    module: &'static str,
+    action: &'a str,
+    address: Option<&'a Address>,
+    extra: Vec<(&'static str, String)>,
+}
+
 /// One page of a list.
 enum Page {
     Records(Vec<Value>),
@@ -244,27 +252,35 @@ impl Api {
 
     async fn page(
         &self,
-        action: &str,
-        address: Option<&Address>,
+        list: &List<'_>,
         from: u64,
         to: u64,
         page: u32,
         page_size: u32,
     ) -> Result<Page, FetchError> {
+        let action = list.action;
         let mut params = vec![
-            ("module", "account".to_string()),
+            ("module", list.module.to_string()),
             ("action", action.to_string()),
         ];
-        if let Some(a) = address {
+        if let Some(a) = list.address {
             params.push(("address", a.key()));
         }
+        let logs = list.module == "logs";
+        let (from_key, to_key) = if logs {
+            ("fromBlock", "toBlock")
+        } else {
+            ("startblock", "endblock")
+        };
+        params.extend([(from_key, from.to_string()), (to_key, to.to_string())]);
+        params.extend(list.extra.iter().map(|(k, v)| (*k, v.clone())));
         params.extend([
-            ("startblock", from.to_string()),
-            ("endblock", to.to_string()),
             ("page", page.to_string()),
             ("offset", page_size.to_string()),
-            ("sort", "asc".to_string()),
         ]);
+        if !logs {
+            params.push(("sort", "asc".to_string()));
+        }
         let (url, shown) = self.urls(self.base.clone(), &params);
         let v = self.http.get_json(&url, &shown, &check_list).await?;
         if v.get("status").and_then(Value::as_str) == Some("0") {
@@ -305,6 +321,41 @@ impl Api {
         from: u64,
         to: u64,
     ) -> Result<Vec<Value>, FetchError> {
+        let list = List {
+            module: "account",
+            action,
+            address,
+            extra: Vec::new(),
+        };
+        self.walk_list(&list, from, to).await
+    }
+
+    /// `module=logs&action=getLogs` for `address` with `topic0` over blocks `from..=to`
+    /// (`fromBlock` / `toBlock`), walked like the account lists.
+    pub(super) async fn walk_logs(
+        &self,
+        address: &Address,
+        topic0: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Value>, FetchError> {
+        let list = List {
+            module: "logs",
+            action: "getLogs",
+            address: Some(address),
+            extra: vec![("topic0", topic0.to_string())],
+        };
+        self.walk_list(&list, from, to).await
+    }
+
+    /// See [`Api::walk`].
+    async fn walk_list(
+        &self,
+        list: &List<'_>,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Value>, FetchError> {
+        let (action, address) = (list.action, list.address);
         let mut out: Vec<Value> = Vec::new();
         let mut cursor = from;
         loop {
@@ -315,10 +366,7 @@ impl Api {
             let mut shrunk = false;
             let mut page = 1;
             while page <= max_page {
-                match self
-                    .page(action, address, cursor, to, page, page_size)
-                    .await?
-                {
+                match self.page(list, cursor, to, page, page_size).await? {
                     Page::Records(recs) => {
                         let n = recs.len();
                         for r in recs {

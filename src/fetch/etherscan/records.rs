@@ -414,6 +414,9 @@ pub(super) struct ProxyTx {
     pub value: U256,
     #[serde(default)]
     pub gas_price: Option<U256>,
+    /// EIP-1559 fee cap (absent on legacy transactions).
+    #[serde(default)]
+    pub max_fee_per_gas: Option<U256>,
 }
 
 /// A block header's time.

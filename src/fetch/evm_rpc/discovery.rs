@@ -85,7 +85,7 @@ struct OtsReceipt {
 impl RpcSource {
     /// Run `call` on `[from, to]`, splitting the range in halves while the node answers that
     /// it is too large. Sub-range results are returned in block order.
-    async fn split_ranges<T, F, Fut>(
+    pub(super) async fn split_ranges<T, F, Fut>(
         &self,
         method: &str,
         from: u64,

@@ -16,6 +16,7 @@
 
 mod client;
 mod discovery;
+mod events;
 mod extract;
 mod token;
 mod types;
@@ -676,6 +677,16 @@ impl Source for RpcSource {
             }
             Err(e) => Err(e.into_fetch(self.rpc.redacted(), "balance")),
         }
+    }
+
+    async fn contract_events(
+        &self,
+        contract: &Address,
+        topics: &[B256],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<crate::model::ContractEvent>, FetchError> {
+        self.events_in(contract, topics, from, to).await
     }
 }
 

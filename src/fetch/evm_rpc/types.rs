@@ -46,6 +46,9 @@ pub(crate) struct RpcTx {
     /// transactions); the fallback when a receipt lacks `effectiveGasPrice`.
     #[serde(default)]
     pub gas_price: Option<U128>,
+    /// The sender's fee cap of an EIP-1559 transaction (absent on legacy ones).
+    #[serde(default)]
+    pub max_fee_per_gas: Option<U128>,
 }
 
 /// Block number and time, from `eth_getBlockByNumber(n, false)`.

@@ -1,0 +1,102 @@
+//! The frontier past Tornado-style pools (`--demix`): every reached address labelled `mixer`
+//! within `--hops` is asked for its pool events from its first followed arrival to the window's
+//! end ([`fetch_pool`]); the recipients of its withdrawals are reached one hop further, from
+//! the withdrawal's block, and then fetched and followed like any other address (hops, max
+//! addresses, dust, services). A withdrawal below `--min-value` reaches its recipient as dust.
+//! Relayers are not followed (services). A mixer without pool events (custodial: Sinbad,
+//! Blender, ChipMixer, eXch) stays a terminal stop and is not reported as demixed.
+
+use std::collections::HashMap;
+
+use super::{Frontier, FrontierConfig, State, StopReason, min_for};
+use crate::fetch::driver::Window;
+use crate::fetch::events::pools::{PoolReport, fetch_pool};
+use crate::fetch::{FetchError, Source};
+use crate::model::{Amount, AssetId};
+use crate::store::Store;
+
+/// The pools read so far: node index → (first block read, report if it is a pool).
+#[derive(Default)]
+pub(super) struct Pools {
+    done: HashMap<usize, (u64, Option<PoolReport>)>,
+    order: Vec<usize>,
+}
+
+impl Pools {
+    /// Read every mixer-labelled stop not read yet (or whose first arrival moved back) and
+    /// reach its withdrawal recipients.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn step(
+        &mut self,
+        store: &mut Store,
+        source: &dyn Source,
+        f: &mut Frontier<'_>,
+        window: Window,
+        cfg: &FrontierConfig,
+        min_cache: &mut HashMap<AssetId, Amount>,
+        dust: &mut u64,
+    ) -> Result<(), FetchError> {
+        let chain = source.chain();
+        let known = f.nodes.len();
+        for i in f.seed_count..known {
+            let n = &f.nodes[i];
+            let State::Stopped(StopReason::Terminal { category, .. }) = &n.state else {
+                continue;
+            };
+            // recipients one hop further must still be within --hops
+            if category != "mixer" || n.hop >= cfg.hops {
+                continue;
+            }
+            let from = n.start.max(window.from_block);
+            if self.done.get(&i).is_some_and(|(f0, _)| *f0 <= from) {
+                continue;
+            }
+            let (pool, hop) = (n.addr.clone(), n.hop);
+            let w = Window {
+                from_block: from,
+                to_block: window.to_block,
+            };
+            let got =
+                fetch_pool(store, source, &pool, w, cfg.chunk_blocks, cfg.concurrency).await?;
+            let Some((mut rep, withdrawals)) = got.filter(|(r, _)| r.deposits + r.withdrawals > 0)
+            else {
+                tracing::info!(%pool, "mixer without pool events: terminal");
+                self.done.insert(i, (from, None));
+                continue;
+            };
+            rep.hop = hop;
+            tracing::info!(
+                %pool,
+                deposits = rep.deposits,
+                withdrawals = rep.withdrawals,
+                recipients = rep.recipients,
+                "pool demixed: following its withdrawal recipients"
+            );
+            for w in withdrawals {
+                let (asset, amount) = w.paid.unwrap_or((AssetId::Native, Amount::ZERO));
+                let is_dust = amount < min_for(store, chain, cfg, min_cache, asset)?;
+                if is_dust {
+                    *dust += 1;
+                }
+                // an expanded recipient reached earlier than it was: fetched again (its
+                // chunks are done, so only the store is read) and its outflows re-followed
+                if let Some(j) = f.reach(w.recipient, hop + 1, w.block, is_dust) {
+                    f.nodes[j].state = State::Queued;
+                }
+            }
+            if !self.order.contains(&i) {
+                self.order.push(i);
+            }
+            self.done.insert(i, (from, Some(rep)));
+        }
+        Ok(())
+    }
+
+    /// The reports of the demixed pools, in the order they were reached.
+    pub(super) fn into_reports(mut self) -> Vec<PoolReport> {
+        self.order
+            .iter()
+            .filter_map(|i| self.done.remove(i).and_then(|(_, r)| r))
+            .collect()
+    }
+}
