@@ -471,3 +471,6 @@ fn view(tx: &StoredUtxoTx) -> TxView {
         .collect();
     TxView { inputs, outputs }
 }
+
+#[cfg(test)]
+mod tests;
