@@ -2,7 +2,7 @@
 //! transaction is a transient node whose inputs' taint the model splits over its outputs and
 //! fee ([`TaintModel::utxo_split`]). Spending an address's clean output moves no taint even if
 //! the same address holds a tainted one. CoinJoins are not terminal: the models apply to them
-//! as to any transaction. The results use the account replay's bookkeeping ([`Replay`]), so
+//! as to any transaction (with `--demix`, the rule of [`super::coinjoin`]). The results use the account replay's bookkeeping ([`Replay`]), so
 //! endpoints, flows and exports are the same.
 
 use std::collections::{HashMap, HashSet};
