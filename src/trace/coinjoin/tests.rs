@@ -144,6 +144,44 @@ fn joinmarket_taker_by_hand() {
     assert_eq!(d.evidence.len(), 1);
 }
 
+// Wasabi 2: 22 inputs; outputs 4 × 1,000,000, 3 × 500,000, 2 × 200,000 (the repeated standard
+// denominations), 100,000 (standard but alone: not mixed), the tainted input's change 230,000,
+// two other changes 77,777 and 55,555; fee 5,000. The tainted input 1,234,567 mixes at
+// 1,000,000 (the largest denomination it covers): remainder 234,567, window [224,567,
+// 234,567] holds only 230,000 → change, fee share 4,567. haircut: 250,000 to each 1,000,000
+// output, 230,000 to the change, 4,567 over 100,000, 77,777, 55,555, fee 5,000 (238,332):
+// 1,916, 1,490, 1,065, 96.
+#[test]
+fn wasabi2_levels_by_hand() {
+    let mut ins = vec![1_234_567];
+    ins.extend([244_000; 20]);
+    ins.push(253_765);
+    let outs = [
+        1_000_000, 500_000, 1_000_000, 200_000, 500_000, 1_000_000, 100_000, 230_000, 500_000,
+        200_000, 77_777, 1_000_000, 55_555,
+    ];
+    let t = tx(&ins, &outs);
+    assert_eq!(t.fee, 5_000);
+    let mut taints = vec![0; 22];
+    taints[0] = 1_234_567;
+    let mut d = demixer();
+    let got = split::<Haircut>(&mut d, &t, &taints).unwrap();
+    let want = [
+        250_000, 0, 250_000, 0, 0, 250_000, 1_916, 230_000, 0, 0, 1_490, 250_000, 1_065, 96,
+    ];
+    assert_eq!(got, u(&want));
+    let e = serde_json::to_value(&d.evidence[1]).unwrap();
+    assert_eq!(e["entity"], "wasabi2");
+    assert_eq!(
+        e["parameters"]["denominations"],
+        serde_json::json!(["200000", "500000", "1000000"])
+    );
+    assert_eq!(e["measured"]["levels"][0]["participants"], 4);
+    assert_eq!(e["confidence"], 0.25);
+    assert_eq!(d.evidence[0].heuristic, CHANGE);
+    assert_eq!(d.evidence[0].linked_to, address(1007).to_string());
+}
+
 #[test]
 fn not_a_coinjoin_or_clean_or_switched_off_is_the_models_business() {
     let t = tx(&[1_000_000, 500_000], &[700_000, 790_000]);
