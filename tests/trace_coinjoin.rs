@@ -476,6 +476,7 @@ fn wasabi_round_with_two_levels_changes_and_coordinator_fee() {
         assert_eq!(c["measured"]["fee_share"], "4000");
         assert_eq!(c["measured"]["denomination"], "10000000");
         assert_eq!(c["measured"]["change_taint"], "2996000");
+        assert_eq!(c["measured"]["applied"], true);
         assert_eq!(c["witness_txs"], serde_json::json!([txid(&round)]));
         let eq = lines(&r, "coinjoin_equal_outputs");
         assert_eq!(eq.len(), 1);
@@ -510,11 +511,15 @@ fn wasabi_round_with_two_levels_changes_and_coordinator_fee() {
     assert_eq!(total(&r), 105_004_000);
     assert_eq!(r.swept_in[0].to::<u64>(), 81_004_000);
 
-    // change identification off, or below the threshold: the remainders go to the rest
-    for edit in [
-        &(|c: &mut TraceConfig| c.follow.disabled = vec!["coinjoin_change".into()])
-            as &dyn Fn(&mut TraceConfig),
-        &|c: &mut TraceConfig| c.follow.min_confidence = 0.95,
+    // change identification off, or below the threshold (the change line is written, not
+    // applied): the remainders go to the rest
+    for (below, edit) in [
+        (
+            false,
+            &(|c: &mut TraceConfig| c.follow.disabled = vec!["coinjoin_change".into()])
+                as &dyn Fn(&mut TraceConfig),
+        ),
+        (true, &|c: &mut TraceConfig| c.follow.min_confidence = 0.95),
     ] {
         let r = run(&db, &k("S"), ModelKind::Haircut, true, edit);
         for i in 0..10 {
@@ -529,7 +534,16 @@ fn wasabi_round_with_two_levels_changes_and_coordinator_fee() {
         );
         assert_eq!(amount(&r, "fee", None), 8_426);
         assert_eq!(total(&r), 24_000_000);
-        assert!(lines(&r, "coinjoin_change").is_empty());
+        let ch = lines(&r, "coinjoin_change");
+        if below {
+            assert_eq!(ch.len(), 1);
+            assert_eq!(ch[0]["linked_to"], a(&k("v12")).to_string());
+            assert_eq!(ch[0]["confidence"], 0.9);
+            assert_eq!(ch[0]["measured"]["applied"], false);
+            assert_eq!(ch[0]["measured"]["change_taint"], "0");
+        } else {
+            assert!(ch.is_empty());
+        }
         let eq = lines(&r, "coinjoin_equal_outputs");
         assert_eq!(eq[0]["measured"]["unidentified_change"], 2);
         assert_eq!(eq[0]["measured"]["taint_to_rest"], "4000000");

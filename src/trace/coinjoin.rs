@@ -49,10 +49,12 @@ pub struct Demixer {
     chain: Chain,
     equal_outputs: bool,
     change: bool,
+    change_followed: bool,
     min_confidence: f64,
     params: CoinJoinParams,
-    /// One line per CoinJoin the taint passed through and one per identified change of a
-    /// tainted input, in replay order.
+    /// One line per CoinJoin the taint passed through and one per change of a tainted input
+    /// the rule names (applied when its confidence reaches `--min-confidence`), in replay
+    /// order.
     pub evidence: Vec<Evidence>,
 }
 
@@ -75,7 +77,8 @@ impl Demixer {
         Demixer {
             chain,
             equal_outputs: follow.enabled(EQUAL_OUTPUTS),
-            change: follow.enabled(CHANGE) && CHANGE_CONFIDENCE >= follow.min_confidence,
+            change: follow.enabled(CHANGE),
+            change_followed: CHANGE_CONFIDENCE >= follow.min_confidence,
             min_confidence: follow.min_confidence,
             params: CoinJoinParams::default(),
             evidence: Vec::new(),
@@ -106,7 +109,13 @@ impl Demixer {
         if denoms.is_empty() {
             return None;
         }
-        let cuts = self.cuts(tx, &cj, &denoms);
+        // changes named by the rule; applied only at or above the confidence threshold
+        let named = self.cuts(tx, &cj, &denoms, self.change);
+        let cuts = if self.change_followed {
+            named.clone()
+        } else {
+            self.cuts(tx, &cj, &denoms, false)
+        };
         let n_out = tx.outputs.len();
 
         // each tainted input cut by the model into mixed / change / rest
@@ -119,6 +128,9 @@ impl Demixer {
             let t = M::parcel_taint(p);
             if t.is_zero() {
                 continue;
+            }
+            if let (None, Some((o, _))) = (cut.change, named[i].change) {
+                change_lines.push((i, named[i], o, U256::ZERO, false));
             }
             let c = cut.change.map_or(0, |(_, c)| c);
             let parts = [U256::from(cut.mixed), U256::from(c), U256::from(cut.rest)];
@@ -133,7 +145,7 @@ impl Demixer {
             t_rest += tr;
             if let Some((o, _)) = cut.change {
                 out[o] = Some(pc);
-                change_lines.push((i, *cut, o, tc));
+                change_lines.push((i, *cut, o, tc, true));
             }
             tainted_inputs.push(serde_json::json!({
                 "input": i,
@@ -222,8 +234,8 @@ impl Demixer {
             .collect();
 
         // evidence: the changes, then the CoinJoin
-        for (i, cut, o, tc) in change_lines {
-            self.change_evidence(tx, &cj, i, &cut, denoms[cut.level], o, tc);
+        for (i, cut, o, tc, applied) in change_lines {
+            self.change_evidence(tx, &cj, i, &cut, denoms[cut.level], (o, tc, applied));
         }
         let k_min = levels
             .iter()
@@ -264,7 +276,7 @@ impl Demixer {
                 "rest_split": "rest outputs and the fee in proportion to value",
                 "model": M::NAME,
                 "min_confidence": self.min_confidence,
-                "change_identification": self.change,
+                "change_identification": self.change && self.change_followed,
             }),
             measured: serde_json::json!({
                 "denomination": cj.denomination.to_string(),
@@ -284,11 +296,11 @@ impl Demixer {
         Some(parcels)
     }
 
-    /// Cut every input: mixed part, identified change, rest.
-    fn cuts(&self, tx: &StoredUtxoTx, cj: &CoinJoin, denoms: &[u64]) -> Vec<Cut> {
+    /// Cut every input: mixed part, change (when `identify` and the rule names one), rest.
+    fn cuts(&self, tx: &StoredUtxoTx, cj: &CoinJoin, denoms: &[u64], identify: bool) -> Vec<Cut> {
         // (input, denomination, output) candidates of the change rule
         let mut cand: Vec<Vec<(u64, usize)>> = vec![Vec::new(); tx.inputs.len()];
-        if self.change && cj.kind != CoinJoinKind::Whirlpool {
+        if identify && cj.kind != CoinJoinKind::Whirlpool {
             for (i, inp) in tx.inputs.iter().enumerate() {
                 for d in denoms.iter().filter(|d| **d <= inp.value) {
                     let r = inp.value - d;
@@ -341,7 +353,8 @@ impl Demixer {
             .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The `coinjoin_change` line of input `i`: change output `o`, the taint it received,
+    /// whether the change was applied (confidence ≥ `--min-confidence`).
     fn change_evidence(
         &mut self,
         tx: &StoredUtxoTx,
@@ -349,8 +362,7 @@ impl Demixer {
         i: usize,
         cut: &Cut,
         denomination: u64,
-        o: usize,
-        taint: U256,
+        (o, taint, applied): (usize, U256, bool),
     ) {
         let inp = &tx.inputs[i];
         let out = &tx.outputs[o];
@@ -371,6 +383,7 @@ impl Demixer {
             parameters: serde_json::json!({
                 "rule": CHANGE_RULE,
                 "max_fee_share": format!("denomination/{FEE_SHARE_DIVISOR}"),
+                "min_confidence": self.min_confidence,
             }),
             measured: serde_json::json!({
                 "input": i,
@@ -381,6 +394,7 @@ impl Demixer {
                 "change_value": out.value.to_string(),
                 "fee_share": cut.rest.to_string(),
                 "change_taint": taint.to_string(),
+                "applied": applied,
             }),
             confidence: CHANGE_CONFIDENCE,
             witness_txs: vec![tx.txid.display(self.chain)],
