@@ -430,6 +430,27 @@ fn cli_trace_demix_writes_the_evidence() {
     let change = a(&keys["v12"]).to_string();
     let row = csv.lines().find(|l| l.contains(&change)).unwrap();
     assert!(row.contains(",0.02996,"), "{row}");
+    // the report lists both links
+    let md = dir.path().join("r.md");
+    common::ok(&common::moneytrail(
+        &db,
+        None,
+        &[
+            "report",
+            "--trace",
+            out.to_str().unwrap(),
+            "--format",
+            "md",
+            "--out",
+            md.to_str().unwrap(),
+        ],
+    ));
+    let md = std::fs::read_to_string(md).unwrap();
+    let links = md.split("## Inferred links").nth(1).unwrap();
+    let links = links.split("\n## ").next().unwrap();
+    assert!(links.contains(&change), "{links}");
+    assert!(links.contains(&txid(&round)), "{links}");
+    assert_eq!(links.matches("coinjoin").count(), 2, "{links}");
 
     // --no-heuristic coinjoin_change: no change line, the remainder split over the rest
     std::fs::remove_dir_all(&out).unwrap();
