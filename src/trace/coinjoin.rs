@@ -4,9 +4,9 @@
 //! **mixed part** (the denomination it bought), its **change** (when identifiable) and its
 //! **rest** (fee share, or the whole unmixed remainder when the change is not identified):
 //!
-//! - the mixed parts' taint is shared by the equal-denomination outputs in proportion to value
-//!   (one denomination: exactly equal shares, cumulative floors, so the parts add up exactly):
-//!   a haircut over the participants, whatever the model;
+//! - the taint of the parts mixed at a denomination is shared equally by that denomination's
+//!   outputs (cumulative floors, so the parts add up exactly): a haircut over the
+//!   participants, whatever the model ([`denominations`] says which values are mixed);
 //! - an identified change receives the change part of its input as the model splits it
 //!   (`coinjoin_change`, rule in [`CHANGE_RULE`]);
 //! - the rest parts' taint is shared by the other outputs (non-denomination outputs that are not
@@ -17,6 +17,9 @@
 //! output is fully tainted when a tainted mixed part entered, the identified change of a
 //! tainted input is fully tainted, and the rest outputs and the fee are fully tainted when a
 //! tainted rest part entered. Whirlpool Tx0s are not CoinJoins (one owner): the model applies.
+//! A change the rule names below `--min-confidence` is written to the evidence, not applied.
+//! Taint beyond a part's value (more tainted inputs than a level's outputs) moves to the other
+//! parts, so haircut, FIFO, LIFO and TIHO conserve taint exactly through every CoinJoin.
 
 use alloy_primitives::U256;
 
