@@ -6,6 +6,7 @@
 //! under the model ([`engine`], [`models`]) and checks conservation. The semantics are written
 //! out in `docs/adr/0003-taint-semantics.md`.
 
+pub mod coinjoin;
 pub mod demix;
 pub mod engine;
 mod load;
@@ -512,15 +513,23 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
         (None, ModelKind::Fifo) => engine::replay::<Fifo>(&g, &roles, &opening, &rcfg),
         (None, ModelKind::Lifo) => engine::replay::<Lifo>(&g, &roles, &opening, &rcfg),
         (None, ModelKind::Tiho) => engine::replay::<Tiho>(&g, &roles, &opening, &rcfg),
-        (Some(t), ModelKind::Poison) => {
-            utxo::replay::<Poison>(&g, t, &roles, &rcfg, o, cfg.to_block)
+        (Some(t), m) => {
+            // CoinJoins split by the demix rule with --demix (ADR 0003), else by the model
+            let mut cj = cfg
+                .follow
+                .demix
+                .then(|| coinjoin::Demixer::new(cfg.chain, &cfg.follow));
+            let (d, to) = (cj.as_mut(), cfg.to_block);
+            let rep = match m {
+                ModelKind::Poison => utxo::replay_demix::<Poison>(&g, t, &roles, &rcfg, o, to, d),
+                ModelKind::Haircut => utxo::replay_demix::<Haircut>(&g, t, &roles, &rcfg, o, to, d),
+                ModelKind::Fifo => utxo::replay_demix::<Fifo>(&g, t, &roles, &rcfg, o, to, d),
+                ModelKind::Lifo => utxo::replay_demix::<Lifo>(&g, t, &roles, &rcfg, o, to, d),
+                ModelKind::Tiho => utxo::replay_demix::<Tiho>(&g, t, &roles, &rcfg, o, to, d),
+            };
+            evidence.extend(cj.map(|c| c.evidence).unwrap_or_default());
+            rep
         }
-        (Some(t), ModelKind::Haircut) => {
-            utxo::replay::<Haircut>(&g, t, &roles, &rcfg, o, cfg.to_block)
-        }
-        (Some(t), ModelKind::Fifo) => utxo::replay::<Fifo>(&g, t, &roles, &rcfg, o, cfg.to_block),
-        (Some(t), ModelKind::Lifo) => utxo::replay::<Lifo>(&g, t, &roles, &rcfg, o, cfg.to_block),
-        (Some(t), ModelKind::Tiho) => utxo::replay::<Tiho>(&g, t, &roles, &rcfg, o, cfg.to_block),
     };
     let mut rep = rep;
     // replay order is flow order already; make the lookups by flow index safe regardless

@@ -2,13 +2,14 @@
 //! transaction is a transient node whose inputs' taint the model splits over its outputs and
 //! fee ([`TaintModel::utxo_split`]). Spending an address's clean output moves no taint even if
 //! the same address holds a tainted one. CoinJoins are not terminal: the models apply to them
-//! as to any transaction. The results use the account replay's bookkeeping ([`Replay`]), so
+//! as to any transaction (with `--demix`, the rule of [`super::coinjoin`]). The results use the account replay's bookkeeping ([`Replay`]), so
 //! endpoints, flows and exports are the same.
 
 use std::collections::{HashMap, HashSet};
 
 use alloy_primitives::U256;
 
+use super::coinjoin::Demixer;
 use super::engine::{EndpointKey, FEE, Injection, Replay, ReplayConfig, Role, UNKNOWN, UNSPENT};
 use super::models::TaintModel;
 use crate::graph::{FlowGraph, NONE};
@@ -31,6 +32,19 @@ pub fn replay<M: TaintModel>(
     cfg: &ReplayConfig,
     opening_block: u64,
     to_block: Option<u64>,
+) -> Replay {
+    replay_demix::<M>(g, txs, roles, cfg, opening_block, to_block, None)
+}
+
+/// [`replay`], with CoinJoins split by `demix` when given (`--demix`, [`super::coinjoin`]).
+pub fn replay_demix<M: TaintModel>(
+    g: &FlowGraph,
+    txs: &[StoredUtxoTx],
+    roles: &[Role],
+    cfg: &ReplayConfig,
+    opening_block: u64,
+    to_block: Option<u64>,
+    mut demix: Option<&mut Demixer>,
 ) -> Replay {
     let mut r = Replay {
         injected: vec![U256::ZERO; g.assets.len().max(1)],
@@ -139,7 +153,10 @@ pub fn replay<M: TaintModel>(
         } else {
             u32::MAX
         };
-        let mut parcels = M::utxo_split(&inputs, &values);
+        let mut parcels = demix
+            .as_deref_mut()
+            .and_then(|d| d.split::<M>(tx, &inputs, &values))
+            .unwrap_or_else(|| M::utxo_split(&inputs, &values));
         let fee_parcel = parcels.pop();
         for (o, parcel) in tx.outputs.iter().zip(parcels) {
             let n = node_of(&o.address);

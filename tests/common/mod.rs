@@ -7,6 +7,7 @@ pub mod bcoin;
 pub mod btc;
 pub mod btc_chain;
 pub mod coinbase;
+pub mod coinjoin_chain;
 pub mod esplora;
 pub mod eth_etl;
 pub mod evm_scenario;
