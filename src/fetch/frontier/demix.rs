@@ -47,7 +47,10 @@ impl Pools {
             if category != "mixer" || n.hop >= cfg.hops {
                 continue;
             }
-            let from = n.start.max(window.from_block);
+            // the pool's whole activity in the window: the demixer's anonymity sets and the
+            // pool haircut need the deposits made before the taint arrived too
+            let from = window.from_block;
+            let arrived = n.start;
             if self.done.get(&i).is_some_and(|(f0, _)| *f0 <= from) {
                 continue;
             }
@@ -73,6 +76,9 @@ impl Pools {
                 "pool demixed: following its withdrawal recipients"
             );
             for w in withdrawals {
+                if w.block < arrived {
+                    continue; // paid out before any taint arrived: nothing to follow
+                }
                 let (asset, amount) = w.paid.unwrap_or((AssetId::Native, Amount::ZERO));
                 let is_dust = amount < min_for(store, chain, cfg, min_cache, asset)?;
                 if is_dust {
