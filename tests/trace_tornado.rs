@@ -90,7 +90,7 @@ fn pool_haircut(t: &Tornado) -> BTreeMap<String, u128> {
                 let part = if v == b {
                     tt
                 } else {
-                    (primitive_mul_div(tt, v, b)) as u128
+                    primitive_mul_div(tt, v, b)
                 };
                 b -= v;
                 tt -= part;

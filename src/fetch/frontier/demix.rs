@@ -51,7 +51,7 @@ impl Pools {
             // pool haircut need the deposits made before the taint arrived too
             let from = window.from_block;
             let arrived = n.start;
-            if self.done.get(&i).is_some_and(|(f0, _)| *f0 <= from) {
+            if self.done.get(&i).is_some_and(|(a0, _)| *a0 <= arrived) {
                 continue;
             }
             let (pool, hop) = (n.addr.clone(), n.hop);
@@ -64,7 +64,7 @@ impl Pools {
             let Some((mut rep, withdrawals)) = got.filter(|(r, _)| r.deposits + r.withdrawals > 0)
             else {
                 tracing::info!(%pool, "mixer without pool events: terminal");
-                self.done.insert(i, (from, None));
+                self.done.insert(i, (arrived, None));
                 continue;
             };
             rep.hop = hop;
@@ -93,7 +93,7 @@ impl Pools {
             if !self.order.contains(&i) {
                 self.order.push(i);
             }
-            self.done.insert(i, (from, Some(rep)));
+            self.done.insert(i, (arrived, Some(rep)));
         }
         Ok(())
     }

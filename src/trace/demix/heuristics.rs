@@ -61,6 +61,9 @@ fn pair_in_time(input: &DemixInput, deps: &[usize], wds: &[usize]) -> Vec<(usize
 
 type Groups = FxHashMap<(u32, u32), Vec<usize>>;
 
+/// (deposit, withdrawal) index pairs.
+type Pairs = Vec<(usize, usize)>;
+
 /// Deposits by (pool, depositor) and withdrawals by (pool, recipient), each in chain order.
 fn groups(input: &DemixInput) -> (Groups, Groups) {
     let mut d: Groups = FxHashMap::default();
@@ -257,7 +260,8 @@ pub(super) fn multi_denomination(input: &DemixInput, window: i64, out: &mut Vec<
         }
         // compatible pairs: every withdrawal pairs with an earlier deposit of its pool, and
         // the whole match fits in the window
-        let mut pairs: Vec<(usize, usize, Vec<(usize, usize)>)> = Vec::new();
+        // (depositor session, recipient session, the pairs they make)
+        let mut pairs: Vec<(usize, usize, Pairs)> = Vec::new();
         let mut dn = vec![0u32; dsess.len()];
         let mut wn = vec![0u32; wsess.len()];
         for (a, d) in dsess.iter().enumerate() {
