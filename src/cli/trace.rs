@@ -275,7 +275,10 @@ pub(crate) fn run_trace(store: &mut Store, job: &TraceJob) -> Result<TraceDone> 
     cfg.incident = job.incident.clone();
     cfg.follow = job.follow.clone();
     let input = trace::load(store, &cfg).map_err(trace_error)?;
-    let result = trace::run(input, &cfg).map_err(trace_error)?;
+    let mut result = trace::run(input, &cfg).map_err(trace_error)?;
+    if cfg.follow.bridges {
+        super::bridges::follow_bridges(store, &mut result, job.out, 0)?;
+    }
     let book = PriceBook::from_store(store).context("reading prices")?;
     let usd = report::usd::value(&result, &book);
     let out = job.out;

@@ -6,6 +6,7 @@
 //! under the model ([`engine`], [`models`]) and checks conservation. The semantics are written
 //! out in `docs/adr/0003-taint-semantics.md`.
 
+pub mod bridges;
 pub mod engine;
 mod load;
 pub mod models;
@@ -123,6 +124,9 @@ pub struct TraceConfig {
     pub simulated: bool,
     /// Following taint through mixers, swaps and bridges (all off by default).
     pub follow: Follow,
+    /// A cross-chain continuation (`--follow-bridges`): taint enters only as these amounts
+    /// carried into the seeds in these transactions (empty: the seeds' value or theft txs).
+    pub carried: Vec<bridges::Carried>,
 }
 
 /// Following taint past the default terminals (issue "through the mixers and across the
@@ -203,6 +207,7 @@ impl TraceConfig {
             incident: None,
             simulated: false,
             follow: Follow::default(),
+            carried: Vec::new(),
         }
     }
 
@@ -306,6 +311,9 @@ pub struct Evidence {
     pub confidence: f64,
     /// Transactions that show it.
     pub witness_txs: Vec<String>,
+    /// Confidence ≥ `--min-confidence`, so the trace follows the link (written only when set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followed: Option<bool>,
 }
 
 /// Everything a trace found; the exporters write it.
@@ -338,6 +346,10 @@ pub struct TraceResult {
     pub node_labels: Vec<Option<Label>>,
     /// Evidence paths.
     pub path_index: paths::PathIndex,
+    /// Cross-chain edges that carried taint out of bridges (`--follow-bridges`).
+    pub cross_chain: Vec<bridges::CrossChainFlow>,
+    /// Continuation traces on destination chains, summed (`--follow-bridges`).
+    pub continuations: Vec<bridges::Continuation>,
 }
 
 impl TraceResult {
@@ -435,7 +447,16 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
         .iter()
         .filter_map(|h| g.txs.iter().position(|x| x == h).map(|i| i as u32))
         .collect();
-    let injection = if cfg.theft_txs.is_empty() {
+    let injection = if !cfg.carried.is_empty() {
+        let mut m = std::collections::HashMap::new();
+        for c in &cfg.carried {
+            let tx = g.txs.iter().position(|x| *x == c.tx);
+            if let (Some(tx), Some(n)) = (tx, g.node(&c.to)) {
+                *m.entry((tx as u32, n)).or_insert(U256::ZERO) += c.amount;
+            }
+        }
+        Injection::Carried(m)
+    } else if cfg.theft_txs.is_empty() {
         Injection::SeedValue
     } else {
         Injection::TheftTxs(theft)
@@ -598,6 +619,8 @@ fn assemble(
         addresses: rep.addresses,
         node_labels,
         path_index,
+        cross_chain: Vec::new(),
+        continuations: Vec::new(),
     };
     if let Some((asset, injected, accounted)) = violation {
         // outputs are still written by the caller from the error path? No: report it loudly.
@@ -670,5 +693,6 @@ fn deposit_evidence(
             .iter()
             .map(|t| g.txs[*t as usize].display(cfg.chain))
             .collect(),
+        followed: None,
     }
 }
