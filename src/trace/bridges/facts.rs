@@ -114,10 +114,10 @@ pub fn load_facts(store: &Store) -> Result<Facts, StoreError> {
                 }));
         }
         for t in store.transfers(chain)? {
-            if !f.assets.contains_key(&(chain, t.asset)) {
-                if let Some(a) = store.asset(chain, t.asset)? {
-                    f.assets.insert((chain, t.asset), a);
-                }
+            if let std::collections::hash_map::Entry::Vacant(v) = f.assets.entry((chain, t.asset))
+                && let Some(a) = store.asset(chain, t.asset)?
+            {
+                v.insert(a);
             }
             let Some(from) = &t.from else { continue };
             if let Some(entity) = bridge_of(chain, from) {
