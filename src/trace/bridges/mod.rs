@@ -361,3 +361,6 @@ pub fn record_continuation(parent: &mut TraceResult, child: &TraceResult, out: &
         conservation_ok: child.conservation_ok,
     });
 }
+
+#[cfg(test)]
+mod tests;
