@@ -384,6 +384,10 @@ pub struct BridgeInflow {
     pub entity: String,
     /// Asset.
     pub asset: AssetId,
+    /// Its symbol and decimals.
+    pub symbol: String,
+    /// Decimals of the asset.
+    pub decimals: u8,
     /// Amount that entered the bridge in the tx.
     pub amount: U256,
     /// Time.
@@ -423,8 +427,8 @@ fn to18(v: U256, decimals: u8) -> U256 {
 /// when the recipient is the sender's own address (the usual self-bridge), else 0.6, lowered
 /// by up to half as the shortfall approaches the tolerance, divided by the number of candidates.
 pub fn amount_time_edges(inflow: &BridgeInflow, facts: &Facts) -> Vec<CrossChainEdge> {
-    let sym = canonical_symbol(&facts.symbol(inflow.chain, inflow.asset));
-    let a18 = to18(inflow.amount, facts.decimals(inflow.chain, inflow.asset));
+    let sym = canonical_symbol(&inflow.symbol);
+    let a18 = to18(inflow.amount, inflow.decimals);
     let tol = a18 * U256::from(AMOUNT_TIME_TOLERANCE_BPS) / U256::from(10_000u64);
     let mut cands = Vec::new();
     for o in &facts.outflows {

@@ -80,52 +80,64 @@ pub fn load_facts(store: &Store) -> Result<Facts, StoreError> {
         chains: chains.clone(),
         ..Facts::default()
     };
-    // bridge-labelled addresses: key → (label chain, entity)
-    let mut bridges: HashMap<String, Vec<(Chain, String)>> = HashMap::new();
+    // bridge-labelled addresses: (label chain, address, entity)
+    let mut bridges: Vec<(Chain, Address, String)> = Vec::new();
     for (l, _) in store.all_labels()? {
         if l.category == Category::Bridge {
-            bridges
-                .entry(l.address.key())
-                .or_default()
-                .push((l.chain, super::super::entity_of(&l)));
+            let entity = super::super::entity_of(&l);
+            bridges.push((l.chain, l.address, entity));
         }
     }
-    let bridge_of = |chain: Chain, a: &Address| -> Option<String> {
-        let ls = bridges.get(&a.key())?;
-        ls.iter()
-            .find(|(c, _)| *c == chain)
-            .or_else(|| ls.iter().find(|(c, _)| c.is_evm() && chain.is_evm()))
-            .map(|(_, e)| e.clone())
-    };
+    let mut want_assets: Vec<(Chain, AssetId)> = Vec::new();
     for &chain in &chains {
         if chain.is_bitcoin() {
             for tx in store.utxo_txs(chain)? {
                 f.btc.push((chain, tx));
             }
         } else {
-            f.events
-                .extend(store.events(chain, &[])?.into_iter().filter(|e| {
-                    matches!(
-                        e.data,
-                        EventData::ThorDeposit { .. }
-                            | EventData::ThorTransferOut { .. }
-                            | EventData::RenBurn { .. }
-                    )
-                }));
+            for e in store.events(chain, &[])? {
+                match &e.data {
+                    EventData::ThorTransferOut { asset, .. } if !asset.is_zero() => {
+                        want_assets.push((chain, AssetId::Token(*asset)));
+                        f.events.push(e);
+                    }
+                    EventData::ThorDeposit { .. }
+                    | EventData::ThorTransferOut { .. }
+                    | EventData::RenBurn { .. } => f.events.push(e),
+                    _ => {}
+                }
+            }
         }
-        for t in store.transfers(chain)? {
-            if let std::collections::hash_map::Entry::Vacant(v) = f.assets.entry((chain, t.asset))
-                && let Some(a) = store.asset(chain, t.asset)?
-            {
-                v.insert(a);
+        // the outflows of the bridge addresses that apply on this chain (a label of another
+        // EVM chain applies to the same address when this chain has none for it)
+        let mut seen = std::collections::HashSet::new();
+        for (lc, addr, entity) in &bridges {
+            let exact = *lc == chain;
+            let evm_fallback = lc.is_evm()
+                && chain.is_evm()
+                && !bridges.iter().any(|(c, a, _)| *c == chain && a == addr);
+            if !(exact || evm_fallback) || !seen.insert(addr.clone()) {
+                continue;
             }
-            let Some(from) = &t.from else { continue };
-            if let Some(entity) = bridge_of(chain, from) {
-                f.outflows.push(BridgeOutflow {
-                    transfer: t,
-                    entity,
-                });
+            if chain.is_bitcoin() != matches!(addr, Address::Bitcoin { .. }) {
+                continue;
             }
+            for t in store.transfers_of(chain, addr)? {
+                if t.from.as_ref() == Some(addr) {
+                    want_assets.push((chain, t.asset));
+                    f.outflows.push(BridgeOutflow {
+                        transfer: t,
+                        entity: entity.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for (chain, id) in want_assets {
+        if let std::collections::hash_map::Entry::Vacant(v) = f.assets.entry((chain, id))
+            && let Some(a) = store.asset(chain, id)?
+        {
+            v.insert(a);
         }
     }
     Ok(f)

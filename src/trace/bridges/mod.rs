@@ -205,6 +205,8 @@ pub fn link(r: &mut TraceResult, facts: &Facts) {
                     sender: inf.sender.clone(),
                     entity: inf.entity.clone(),
                     asset: asset_id,
+                    symbol: r.assets[inf.asset as usize].asset.symbol.clone(),
+                    decimals: r.assets[inf.asset as usize].asset.decimals,
                     amount: inf.value,
                     time: inf.time,
                 },

@@ -220,6 +220,8 @@ fn amount_time_fallback_candidates_and_confidence() {
         sender: Some(Address::Evm(evm(0x51))),
         entity: "avalanche-bridge".into(),
         asset: AssetId::Native,
+        symbol: "ETH".into(),
+        decimals: 18,
         amount: U256::from(10 * E18),
         time: T0,
     };
