@@ -29,13 +29,14 @@ mod common;
 use alloy_primitives::{Address as EvmAddress, B256, Bytes, U256};
 use alloy_sol_types::{SolCall, sol};
 use bitcoin::script::PushBytesBuf;
-use bitcoin::{Network, ScriptBuf, Transaction, TxOut};
+use bitcoin::{Network, ScriptBuf, TxOut};
 use serde_json::{Value, json};
 
 use common::anvil::Anvil;
-use common::btc::{Coin, Key, Kind, coinbase, spend};
+use common::btc::{Coin, Key, Kind, spend};
+use common::esplora::{EsploraServer, FixtureChain, ServerOptions};
 use common::trace_chain::{ETH, fresh, receipt, send};
-use moneytrail::fetch::utxo::{BlockPos, UtxoTx, txhash};
+use moneytrail::fetch::utxo::{UtxoTx, txhash};
 use moneytrail::model::{Address, BitcoinNetwork, Chain, ContractEvent, TxHash};
 use moneytrail::store::Store;
 use moneytrail::trace::bridges::{TOPICS, decode_bridge_log};
@@ -142,17 +143,11 @@ fn store_events(anvil: &Anvil, db: &std::path::Path, contracts: &[&str]) -> usiz
     n
 }
 
-/// Store signed Bitcoin transactions as the fetchers do (one block each, heights from 1).
-fn store_btc(db: &std::path::Path, txs: &[(Transaction, Vec<TxOut>, i64)]) {
+/// Store Bitcoin transactions as the fetchers do (the conversion of `fetch::utxo`).
+fn store_btc(db: &std::path::Path, txs: &[UtxoTx]) {
     let mut store = Store::open(db).unwrap();
     let mut w = store.writer().unwrap();
-    for (k, (tx, prevouts, time)) in txs.iter().enumerate() {
-        let pos = BlockPos {
-            height: k as u64 + 1,
-            tx_index: if tx.is_coinbase() { 0 } else { 1 },
-            time: *time,
-        };
-        let u = UtxoTx::from_bitcoin(BitcoinNetwork::Regtest, tx, prevouts, pos).unwrap();
+    for u in txs {
         u.write(&mut w, BitcoinNetwork::Regtest).unwrap();
     }
     w.commit().unwrap();
@@ -173,7 +168,15 @@ fn evidence(p: &std::path::Path) -> Vec<Value> {
 
 #[test]
 fn thorchain_and_ren_edges_and_the_continuations_carry_exact_taint() {
-    let anvil = Anvil::start_with(&["--base-fee", "0", "--gas-price", "0", "--no-priority-fee"]);
+    let anvil = Anvil::start_with(&[
+        "--base-fee",
+        "0",
+        "--gas-price",
+        "0",
+        "--no-priority-fee",
+        "--timestamp",
+        "1649990000",
+    ]);
     let acc = anvil.accounts();
     let (s, m, v, user, e_dest) = (
         fresh(0x51),
@@ -259,12 +262,14 @@ fn thorchain_and_ren_edges_and_the_continuations_carry_exact_taint() {
         .unwrap()
     };
 
-    // the Bitcoin legs
-    let cb_vb = coinbase(1, 1, vec![vb.out(100_000_000)]);
-    let cb_ren = coinbase(2, 2, vec![ren.out(500_000_000)]);
+    // the Bitcoin legs, mined on a regtest fixture chain (blocks 10 minutes apart from
+    // 1,650,000,000; the anvil chain starts before), served by a local Esplora server below
+    let k9 = Key::new(9, Kind::P2wpkh);
+    let mut fx = FixtureChain::new(Network::Regtest, k9.out(50_000));
+    let cb = fx.push_block(vec![vb.out(100_000_000), ren.out(500_000_000)], vec![]);
     let h1_memo = format!("OUT:{}", h1.trim_start_matches("0x").to_ascii_uppercase());
     let tx1 = spend(
-        &[Coin::of(&cb_vb, 0, vb)],
+        &[Coin::of(&cb, 0, vb)],
         vec![
             d1.out(30_000_000),
             op_return_text(&h1_memo),
@@ -272,7 +277,7 @@ fn thorchain_and_ren_edges_and_the_continuations_carry_exact_taint() {
         ],
     );
     let tx3 = spend(
-        &[Coin::of(&cb_ren, 0, ren)],
+        &[Coin::of(&cb, 1, ren)],
         vec![d2.out(149_830_000), ren.out(350_160_000)],
     );
     let decoy = spend(
@@ -284,15 +289,17 @@ fn thorchain_and_ren_edges_and_the_continuations_carry_exact_taint() {
         &[Coin::of(&tx1, 0, d1)],
         vec![vb.out(29_999_000), op_return_text(&e_memo)],
     );
-    let prev = |t: &Transaction, i: usize| vec![t.output[i].clone()];
-    let btc_legs = [
-        (cb_vb.clone(), vec![], t_burn + 60),
-        (cb_ren.clone(), vec![], t_burn + 120),
-        (tx1.clone(), prev(&cb_vb, 0), t_burn + 600),
-        (tx3.clone(), prev(&cb_ren, 0), t_burn + 3600),
-        (decoy.clone(), prev(&tx3, 1), t_burn + 4000),
-        (tx2.clone(), prev(&tx1, 0), t_burn + 7200),
-    ];
+    fx.push_block(vec![k9.out(1)], vec![tx1.clone(), tx3.clone()]);
+    fx.push_block(vec![k9.out(1)], vec![decoy.clone(), tx2.clone()]);
+    assert!(
+        FixtureChain::time_of(1) as i64 > t_burn,
+        "the releases come after the burn"
+    );
+    let btc_legs: Vec<UtxoTx> = fx
+        .confirmed_txids()
+        .iter()
+        .map(|t| fx.truth(t).unwrap())
+        .collect();
     let tx1_id = txhash(tx1.compute_txid()).display(Chain::Bitcoin(BitcoinNetwork::Regtest));
     let tx2_id = txhash(tx2.compute_txid()).display(Chain::Bitcoin(BitcoinNetwork::Regtest));
     let tx3_id = txhash(tx3.compute_txid()).display(Chain::Bitcoin(BitcoinNetwork::Regtest));
@@ -311,44 +318,47 @@ fn thorchain_and_ren_edges_and_the_continuations_carry_exact_taint() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
     let labels = dir.path().join("labels.csv");
-    std::fs::write(
-        &labels,
-        format!(
-            "address,label,category,actor,chain\n{router},THORChain Router,bridge,thorchain,ethereum\n\
-             {gateway},Ren: BTC Gateway,bridge,ren,ethereum\n{},THORChain vault,bridge,thorchain,bitcoin-regtest\n",
-            vb.address(Network::Regtest)
-        ),
-    )
-    .unwrap();
-    common::ok(&common::moneytrail(
-        &db,
-        None,
-        &["labels", "import", labels.to_str().unwrap()],
-    ));
-    for seed in [&s, &v, &e_dest] {
+    let prepare = |db: &std::path::Path| {
+        std::fs::write(
+            &labels,
+            format!(
+                "address,label,category,actor,chain\n{router},THORChain Router,bridge,thorchain,ethereum\n\
+                 {gateway},Ren: BTC Gateway,bridge,ren,ethereum\n{},THORChain vault,bridge,thorchain,bitcoin-regtest\n",
+                vb.address(Network::Regtest)
+            ),
+        )
+        .unwrap();
         common::ok(&common::moneytrail(
-            &db,
+            db,
             None,
-            &[
-                "fetch",
-                "--chain",
-                "ethereum",
-                "--rpc-url",
-                &anvil.url,
-                "--seed",
-                seed,
-            ],
+            &["labels", "import", labels.to_str().unwrap()],
         ));
-    }
-    assert_eq!(
-        store_events(&anvil, &db, &[&router, &gateway]),
-        5,
-        "3 deposits, 1 transferOut, 1 burn"
-    );
+        for seed in [&s, &v, &e_dest] {
+            common::ok(&common::moneytrail(
+                db,
+                None,
+                &[
+                    "fetch",
+                    "--chain",
+                    "ethereum",
+                    "--rpc-url",
+                    &anvil.url,
+                    "--seed",
+                    seed,
+                ],
+            ));
+        }
+        assert_eq!(
+            store_events(&anvil, db, &[&router, &gateway]),
+            5,
+            "3 deposits, 1 transferOut, 1 burn"
+        );
+    };
+    prepare(&db);
     store_btc(&db, &btc_legs);
 
     let out_dir = dir.path().join("out");
-    let run = |extra: &[&str], out: &std::path::Path| {
+    let run_on = |db: &std::path::Path, extra: &[&str], out: &std::path::Path| {
         let mut args = vec![
             "trace",
             "--chain",
@@ -363,8 +373,9 @@ fn thorchain_and_ren_edges_and_the_continuations_carry_exact_taint() {
         if !extra.contains(&"--model") {
             args.extend(["--model", "haircut"]);
         }
-        common::ok(&common::moneytrail(&db, None, &args));
+        common::ok(&common::moneytrail(db, None, &args));
     };
+    let run = |extra: &[&str], out: &std::path::Path| run_on(&db, extra, out);
     run(&["--follow-bridges"], &out_dir);
 
     // the source trace: bridge totals as before, the edges exactly the planted ones
@@ -540,6 +551,55 @@ fn thorchain_and_ren_edges_and_the_continuations_carry_exact_taint() {
     let sp = read_json(&plain.join("summary.json"));
     assert!(sp.get("cross_chain").is_none());
     assert!(!plain.join("cross-chain").exists());
+
+    // the same Bitcoin legs fetched by the trace itself (`--bridge-source`) from a local
+    // Esplora server into a database without them: same edges, same continuations
+    let server = EsploraServer::start(fx, ServerOptions::default());
+    let db2 = dir.path().join("fetched.db");
+    prepare(&db2);
+    let fetched = dir.path().join("fetched");
+    let src = format!("bitcoin-regtest=esplora:{},rate=1000", server.url);
+    run_on(
+        &db2,
+        &["--follow-bridges", "--bridge-source", &src],
+        &fetched,
+    );
+    let sf = read_json(&fetched.join("summary.json"));
+    assert_eq!(sf["cross_chain"], sum["cross_chain"]);
+    assert_eq!(
+        sf["cross_chain_continuations"],
+        sum["cross_chain_continuations"]
+    );
+    let bf = read_json(&fetched.join("cross-chain/bitcoin-regtest/summary.json"));
+    assert_eq!(bf["assets"]["BTC"], bs["assets"]["BTC"]);
+    assert_eq!(bf["cross_chain"], bs["cross_chain"]);
+    let back =
+        read_json(&fetched.join("cross-chain/bitcoin-regtest/cross-chain/ethereum/summary.json"));
+    assert_eq!(back["assets"]["ETH"]["injected"], "1");
+    assert!(
+        server.stats.kind("address") > 0,
+        "the destinations' histories were fetched"
+    );
+    // a malformed source is exit 2 naming it
+    let o = common::moneytrail(
+        &db2,
+        None,
+        &[
+            "trace",
+            "--chain",
+            "ethereum",
+            "--offline",
+            "--seed",
+            &s,
+            "--out",
+            dir.path().join("x").to_str().unwrap(),
+            "--follow-bridges",
+            "--bridge-source",
+            "bitcoin=ftp:x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bitcoin=ftp:x"));
 }
 
 /// The amount/time fallback for a bridge without memo or event (an Avalanche-style bridge),

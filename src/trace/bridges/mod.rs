@@ -169,8 +169,12 @@ fn bridge_inflows(r: &TraceResult) -> Vec<Inflow> {
 }
 
 /// Link the taint `r` credited to bridges to cross-chain edges: one [`CrossChainFlow`] and one
-/// evidence line per edge that carried taint (switched-off heuristics are skipped). Pure.
+/// evidence line per edge that carried taint (switched-off heuristics are skipped). Pure;
+/// linking again replaces the earlier edges and their evidence.
 pub fn link(r: &mut TraceResult, facts: &Facts) {
+    // linking again (with more data) replaces what an earlier link wrote
+    r.evidence
+        .retain(|e| !["thorchain_memo", "ren_burn", "bridge_amount_time"].contains(&e.heuristic));
     let chain = r.config.chain;
     let follow = r.config.follow.clone();
     let mut decoded: HashMap<TxHash, Vec<CrossChainEdge>> = HashMap::new();
