@@ -373,10 +373,18 @@ fn thorchain_and_ren_edges_and_the_continuations_carry_exact_taint() {
         if !extra.contains(&"--model") {
             args.extend(["--model", "haircut"]);
         }
-        common::ok(&common::moneytrail(db, None, &args));
+        common::ok(&common::moneytrail(db, None, &args))
     };
     let run = |extra: &[&str], out: &std::path::Path| run_on(&db, extra, out);
-    run(&["--follow-bridges"], &out_dir);
+    let printed = run(&["--follow-bridges"], &out_dir);
+    assert!(
+        printed.contains("cross-chain: 3 edge(s) carried taint out of bridges, 2 followed"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("continued on bitcoin-regtest: 1.6483 BTC injected"),
+        "{printed}"
+    );
 
     // the source trace: bridge totals as before, the edges exactly the planted ones
     let sum = read_json(&out_dir.join("summary.json"));

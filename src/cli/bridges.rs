@@ -183,3 +183,30 @@ pub(crate) fn follow_bridges(
     }
     Ok(())
 }
+
+/// The terminal lines of `--follow-bridges`: edges, followed, continuations.
+pub(crate) fn summary_text(r: &TraceResult) -> String {
+    let followed = r.cross_chain.iter().filter(|f| f.followed).count();
+    let mut s = format!(
+        "cross-chain: {} edge(s) carried taint out of bridges, {followed} followed (evidence.jsonl, summary.json cross_chain)\n",
+        r.cross_chain.len()
+    );
+    for c in &r.continuations {
+        let injected: Vec<String> = c
+            .assets
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{} {k}", v["injected"].as_str().unwrap_or("?")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        s += &format!(
+            "  continued on {}: {} injected → {}/\n",
+            c.chain,
+            injected.join(", "),
+            c.out
+        );
+    }
+    s
+}

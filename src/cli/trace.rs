@@ -216,6 +216,9 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
         .with_context(|| format!("writing the graph files into {}", a.out.display()))?;
     if !cli.quiet {
         emit(&text::trace_summary(&done.result, &a.out))?;
+        if job.follow.bridges {
+            emit(&super::bridges::summary_text(&done.result))?;
+        }
     }
     if !done.result.conservation_ok {
         anyhow::bail!(
