@@ -11,7 +11,8 @@
 //! - HB: M deposits 1 ETH, memo `=:b:<broken bech32>`: 0.5 ETH tainted, a bad destination
 //!   reported, never followed.
 //! - HU: a clean user deposits 2 ETH, memo `SWAP:BTC.BTC:<D3>`: untainted, no edge.
-//! - HR: S burns 1.5 renBTC at the gateway to D2 (regtest bech32).
+//! - HR: S burns 1.5 renBTC at the gateway to D2 (regtest bech32): the gateway burns it to the
+//!   zero address (a `Transfer` to 0x0), as Ren's gateways do.
 //! - Bitcoin: TX1 the vault VB pays D1 0.3 BTC with `OUT:<H1>`; TX3 Ren's wallet pays D2
 //!   1.5 BTC − 0.1 % − 20,000 sats = 1.4983 BTC (and a decoy 0.001 BTC to D2 outside the fee
 //!   band); TX2 D1 pays VB 0.29999 BTC (fee 1,000 sats) with memo `=:e:<E>` (BTC → ETH).
@@ -434,6 +435,16 @@ fn thorchain_and_ren_edges_and_the_continuations_carry_exact_taint() {
     run(&[], &plain);
     let sp = read_json(&plain.join("summary.json"));
     assert!(sp.get("cross_chain").is_none());
+    // without it the burnt renBTC rests at the zero address; with it, the zero address is the
+    // bridge endpoint of the burn
+    assert_eq!(sp["assets"]["renBTC"]["by_category"]["unspent"], "1.5");
+    assert_eq!(sp["assets"]["renBTC"]["by_category"]["bridge"], "0");
+    let eps = std::fs::read_to_string(out_dir.join("endpoints.csv")).unwrap();
+    let zero = format!(
+        "ethereum,{},token burn (0x0),bridge,renBTC,",
+        EvmAddress::ZERO
+    );
+    assert!(eps.lines().any(|l| l.starts_with(&zero)), "{eps}");
     assert!(!plain.join("cross-chain").exists());
 
     // the same Bitcoin legs fetched by the trace itself (`--bridge-source`) from a local

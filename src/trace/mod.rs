@@ -403,6 +403,8 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
                 entity: entity_of(t),
             };
             node_labels[n] = Some(t.clone());
+        } else if let Some(r) = bridges::burn_sink_role(cfg, addr) {
+            roles[n] = r;
         }
     }
     let exchange_entity = |n: u32| -> Option<String> {

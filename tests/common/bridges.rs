@@ -23,7 +23,8 @@ alloy_sol_types::sol! {
     function transfer(address to, uint256 v) external returns (bool);
 }
 
-/// The router, the renBTC token and the gateway.
+/// The router, the renBTC token and the gateway (which burns renBTC to the zero address, as
+/// Ren's `MintGatewayV2` does).
 pub const SOURCES: &str = "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.0;\n\
 contract Router {\n\
   event Deposit(address indexed to, address indexed asset, uint256 amount, string memo);\n\
@@ -46,14 +47,14 @@ contract RenBTC {\n\
   constructor() { balanceOf[msg.sender] = 1e12; emit Transfer(address(0), msg.sender, 1e12); }\n\
   function setGateway(address g) external { gateway = g; }\n\
   function transfer(address to, uint256 v) external returns (bool) { balanceOf[msg.sender] -= v; balanceOf[to] += v; emit Transfer(msg.sender, to, v); return true; }\n\
-  function take(address from, uint256 v) external { require(msg.sender == gateway); balanceOf[from] -= v; balanceOf[gateway] += v; emit Transfer(from, gateway, v); }\n\
+  function burn(address from, uint256 v) external { require(msg.sender == gateway); balanceOf[from] -= v; emit Transfer(from, address(0), v); }\n\
 }\n\
 contract Gateway {\n\
   event LogBurn(bytes _to, uint256 _amount, uint256 indexed _n, bytes indexed _indexedTo);\n\
   RenBTC public token; uint256 public n;\n\
   constructor(RenBTC t) { token = t; }\n\
   function burn(bytes memory _to, uint256 _amount) external returns (uint256) {\n\
-    token.take(msg.sender, _amount); n += 1; emit LogBurn(_to, _amount, n, _to); return _amount;\n\
+    token.burn(msg.sender, _amount); n += 1; emit LogBurn(_to, _amount, n, _to); return _amount;\n\
   }\n\
 }\n";
 

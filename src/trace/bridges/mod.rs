@@ -116,6 +116,23 @@ impl CrossChainFlow {
     }
 }
 
+/// Entity of the EVM zero address as a bridge endpoint (`--follow-bridges`).
+pub const BURN_SINK: &str = "token burn (0x0)";
+
+/// With `--follow-bridges` on an EVM chain, the zero address — where bridged tokens are burnt
+/// to be released on their home chain (renBTC burns, wrapped-asset redemptions) — is a bridge
+/// endpoint: taint burnt there is credited to `bridge` (not left `unspent` at 0x0, and not
+/// passed on by mints from it), and the burn's cross-chain edge carries it.
+pub fn burn_sink_role(cfg: &super::TraceConfig, a: &Address) -> Option<Role> {
+    let zero = matches!(a, Address::Evm(x) if x.is_zero());
+    (cfg.follow.bridges && zero && cfg.terminal.contains(&crate::model::Category::Bridge)).then(
+        || Role::Terminal {
+            category: "bridge".into(),
+            entity: BURN_SINK.into(),
+        },
+    )
+}
+
 /// A tainted inflow into bridge-labelled addresses: (tx, asset) of the trace's graph.
 struct Inflow {
     tx: u32,
