@@ -1,6 +1,7 @@
 //! The commands of the command line that need more than a few lines, one module each: flags
 //! (clap), then a call into the library and the printing of its result.
 
+pub(crate) mod bridges;
 pub(crate) mod btc;
 pub(crate) mod demo;
 pub(crate) mod fetch;

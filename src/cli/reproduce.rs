@@ -396,6 +396,7 @@ pub(crate) fn reproduce_cmd(cli: &Cli, a: &ReproduceArgs) -> Result<()> {
         let source = endpoint.source_args();
         let job = TraceJob {
             follow: moneytrail::trace::Follow::default(),
+            bridge_sources: Vec::new(),
             chain,
             seeds: inc.seeds(chain),
             model,

@@ -106,6 +106,16 @@ pub(crate) struct FollowArgs {
     /// Decode bridge deposits (THORChain memos, Ren burns …) and follow their cross-chain edges.
     #[arg(long)]
     follow_bridges: bool,
+    /// Where to fetch a bridge's destination chain from before continuing there:
+    /// CHAIN=KIND:URL[,rate=R], KIND rpc, esplora, blockscout or bitcoind (repeatable), e.g.
+    /// bitcoin=esplora:https://blockstream.info/api. Without it a destination chain is
+    /// continued only if its data is already in the database.
+    #[arg(
+        long = "bridge-source",
+        value_name = "CHAIN=KIND:URL",
+        requires = "follow_bridges"
+    )]
+    bridge_source: Vec<String>,
 }
 
 impl FollowArgs {
@@ -174,10 +184,17 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
         )));
     }
     let follow = a.follow.to_follow()?;
+    let bridge_sources = a
+        .follow
+        .bridge_source
+        .iter()
+        .map(|v| super::bridges::parse_bridge_source(v))
+        .collect::<Result<Vec<_>>>()?;
     let mut store = open_store(&cli.db)?;
     labels::sync_catalog_labels(&mut store, &cat).context("loading the catalog's labels")?;
     let job = TraceJob {
         follow,
+        bridge_sources,
         chain,
         seeds,
         model,
@@ -199,6 +216,9 @@ pub(crate) fn trace_cmd(cli: &Cli, a: &TraceArgs) -> Result<()> {
         .with_context(|| format!("writing the graph files into {}", a.out.display()))?;
     if !cli.quiet {
         emit(&text::trace_summary(&done.result, &a.out))?;
+        if job.follow.bridges {
+            emit(&super::bridges::summary_text(&done.result))?;
+        }
     }
     if !done.result.conservation_ok {
         anyhow::bail!(
@@ -232,6 +252,8 @@ pub(crate) struct TraceJob<'a> {
     pub(crate) progress: bool,
     /// Mixers, swaps and bridges followed.
     pub(crate) follow: Follow,
+    /// Sources of bridge destination chains (`--bridge-source`).
+    pub(crate) bridge_sources: Vec<super::bridges::BridgeSource>,
 }
 
 /// What [`run_trace`] did.
@@ -276,7 +298,18 @@ pub(crate) fn run_trace(store: &mut Store, job: &TraceJob) -> Result<TraceDone> 
     cfg.incident = job.incident.clone();
     cfg.follow = job.follow.clone();
     let input = trace::load(store, &cfg).map_err(trace_error)?;
-    let result = trace::run(input, &cfg).map_err(trace_error)?;
+    let mut result = trace::run(input, &cfg).map_err(trace_error)?;
+    if cfg.follow.bridges {
+        let fetch = super::bridges::DestinationFetch {
+            sources: &job.bridge_sources,
+            hops: job
+                .fetch_hops
+                .or(job.max_hops)
+                .unwrap_or(DEFAULT_FETCH_HOPS),
+            progress: job.progress,
+        };
+        super::bridges::follow_bridges(store, &mut result, job.out, 0, &fetch)?;
+    }
     let book = PriceBook::from_store(store).context("reading prices")?;
     let usd = report::usd::value(&result, &book);
     let out = job.out;

@@ -152,6 +152,35 @@ impl Exporter for Summary<'_> {
         for (k, x) in &r.sections {
             v[k.as_str()] = x.clone();
         }
+        if r.config.follow.bridges {
+            v["cross_chain"] = r.cross_chain.iter().map(|c| c.to_json()).collect();
+            v["cross_chain_continuations"] = r
+                .continuations
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "chain": c.chain.to_string(),
+                        "out": c.out,
+                        "assets": c.assets,
+                        "conservation_ok": c.conservation_ok,
+                    })
+                })
+                .collect();
+        }
+        if !r.config.carried.is_empty() {
+            v["carried_in"] = r
+                .config
+                .carried
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "tx": c.tx.display(r.config.chain),
+                        "to": c.to.to_string(),
+                        "amount_base_units": c.amount.to_string(),
+                    })
+                })
+                .collect();
+        }
         v["incident"] = r.config.incident.clone().into();
         v["simulated"] = r.config.simulated.into();
         if let Some(u) = self.usd {

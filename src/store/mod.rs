@@ -5,6 +5,7 @@
 //! - Schema versions are applied in order by [`migrations`] and recorded in `PRAGMA user_version`.
 //! - Inserting the same transfer twice is a no-op (primary key (chain, tx hash, sub-index)).
 
+mod chains;
 mod events;
 mod labels;
 mod migrations;

@@ -33,6 +33,9 @@ pub enum Injection {
     SeedValue,
     /// Only what seeds receive in these transactions (tx ids of the graph).
     TheftTxs(HashSet<u32>),
+    /// A cross-chain continuation: exactly these tainted amounts, received by seed `node` in
+    /// transaction `tx` ((tx id, node) → amount, at most the value received).
+    Carried(std::collections::HashMap<(u32, u32), U256>),
 }
 
 /// Replay settings.
@@ -340,6 +343,10 @@ pub fn replay<M: TaintModel>(
     // output flow → (taint, hop at the DEX); input flows of followed swaps
     let mut swap_out: FastMap<usize, (U256, u32)> = FastMap::default();
     let mut swap_inputs: HashSet<usize> = HashSet::new();
+    let mut carried_left = match &cfg.injection {
+        Injection::Carried(m) => m.clone(),
+        _ => Default::default(),
+    };
     for i in 0..flows.len() {
         let f = flows[i];
         if f.from == f.to && f.from != NONE {
@@ -448,14 +455,21 @@ pub fn replay<M: TaintModel>(
         }
         match role(to) {
             Role::Seed => {
+                let carried = carried_left.get_mut(&(f.tx, to)).map(|left| {
+                    let x = (*left).min(f.amount);
+                    *left -= x;
+                    x
+                });
                 let injects = match &cfg.injection {
                     Injection::SeedValue => !is_seed(f.from),
                     Injection::TheftTxs(txs) => txs.contains(&f.tx) && !is_seed(f.from),
+                    Injection::Carried(_) => carried.is_some_and(|x| x > tainted),
                 };
                 let parcel = if injects {
-                    r.inject(a, f.amount - tainted, Some(f.time));
-                    tainted = f.amount;
-                    M::fresh(f.amount, f.amount)
+                    let t = carried.unwrap_or(f.amount);
+                    r.inject(a, t - tainted, Some(f.time));
+                    tainted = t;
+                    M::fresh(f.amount, t)
                 } else {
                     parcel
                 };

@@ -6,6 +6,7 @@
 //! under the model ([`engine`], [`models`]) and checks conservation. The semantics are written
 //! out in `docs/adr/0003-taint-semantics.md`.
 
+pub mod bridges;
 pub mod coinjoin;
 pub mod demix;
 pub mod engine;
@@ -126,6 +127,9 @@ pub struct TraceConfig {
     pub simulated: bool,
     /// Following taint through mixers, swaps and bridges (all off by default).
     pub follow: Follow,
+    /// A cross-chain continuation (`--follow-bridges`): taint enters only as these amounts
+    /// carried into the seeds in these transactions (empty: the seeds' value or theft txs).
+    pub carried: Vec<bridges::Carried>,
 }
 
 /// Following taint past the default terminals (issue "through the mixers and across the
@@ -207,6 +211,7 @@ impl TraceConfig {
             incident: None,
             simulated: false,
             follow: Follow::default(),
+            carried: Vec::new(),
         }
     }
 
@@ -354,6 +359,10 @@ pub struct TraceResult {
     pub path_index: paths::PathIndex,
     /// Extra top-level sections of summary.json (`demix`, `swaps`, …), by key.
     pub sections: BTreeMap<String, serde_json::Value>,
+    /// Cross-chain edges that carried taint out of bridges (`--follow-bridges`).
+    pub cross_chain: Vec<bridges::CrossChainFlow>,
+    /// Continuation traces on destination chains, summed (`--follow-bridges`).
+    pub continuations: Vec<bridges::Continuation>,
 }
 
 impl TraceResult {
@@ -408,6 +417,8 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
                 entity: entity_of(t),
             };
             node_labels[n] = Some(t.clone());
+        } else if let Some(r) = bridges::burn_sink_role(cfg, addr) {
+            roles[n] = r;
         }
     }
     let exchange_entity = |n: u32| -> Option<String> {
@@ -452,7 +463,16 @@ pub fn run(input: TraceInput, cfg: &TraceConfig) -> Result<TraceResult, TraceErr
         .iter()
         .filter_map(|h| g.txs.iter().position(|x| x == h).map(|i| i as u32))
         .collect();
-    let injection = if cfg.theft_txs.is_empty() {
+    let injection = if !cfg.carried.is_empty() {
+        let mut m = std::collections::HashMap::new();
+        for c in &cfg.carried {
+            let tx = g.txs.iter().position(|x| *x == c.tx);
+            if let (Some(tx), Some(n)) = (tx, g.node(&c.to)) {
+                *m.entry((tx as u32, n)).or_insert(U256::ZERO) += c.amount;
+            }
+        }
+        Injection::Carried(m)
+    } else if cfg.theft_txs.is_empty() {
         Injection::SeedValue
     } else {
         Injection::TheftTxs(theft)
@@ -665,6 +685,8 @@ fn assemble(
         node_labels,
         path_index,
         sections: BTreeMap::new(),
+        cross_chain: Vec::new(),
+        continuations: Vec::new(),
     };
     if let Some((asset, injected, accounted)) = violation {
         // outputs are still written by the caller from the error path? No: report it loudly.

@@ -60,7 +60,11 @@ pub fn replay_demix<M: TaintModel>(
     let seed_value = matches!(cfg.injection, Injection::SeedValue);
     let theft: HashSet<u32> = match &cfg.injection {
         Injection::TheftTxs(t) => t.clone(),
-        Injection::SeedValue => HashSet::new(),
+        _ => HashSet::new(),
+    };
+    let mut carried_left = match &cfg.injection {
+        Injection::Carried(m) => m.clone(),
+        _ => HashMap::new(),
     };
     // flow index of each (tx id, sub-index) row, to report tainted flows
     let mut sub_ids: HashMap<&SubIndex, u32> = HashMap::new();
@@ -164,13 +168,21 @@ pub fn replay_demix<M: TaintModel>(
             let mut tainted = M::parcel_taint(&parcel);
             let mut parcel = parcel;
             let mut hop = out_hop;
+            let carried = tid.and_then(|t| carried_left.get_mut(&(t, n))).map(|left| {
+                let x = (*left).min(v);
+                *left -= x;
+                x
+            });
             let injects = is_seed(n)
                 && !v.is_zero()
-                && (seed_value || tid.is_some_and(|t| theft.contains(&t)));
+                && (seed_value
+                    || tid.is_some_and(|t| theft.contains(&t))
+                    || carried.is_some_and(|x| x > tainted));
             if injects {
-                r.inject(0, v - tainted, Some(tx.time));
-                tainted = v;
-                parcel = M::fresh(v, v);
+                let t = carried.unwrap_or(v);
+                r.inject(0, t - tainted, Some(tx.time));
+                tainted = t;
+                parcel = M::fresh(v, t);
                 hop = 0;
             }
             if tainted.is_zero() {

@@ -4,6 +4,7 @@
 
 pub mod anvil;
 pub mod bcoin;
+pub mod bridges;
 pub mod btc;
 pub mod btc_chain;
 pub mod coinbase;
