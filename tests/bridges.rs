@@ -234,6 +234,66 @@ fn thorchain_and_ren_edges_and_the_continuations_carry_exact_taint() {
     prepare(&db);
     store_btc(&db, &btc_legs);
 
+    // the production path: `fetch --follow-bridges` reads the router's events itself, from the
+    // taint's first arrival there (the same events as read directly, for those blocks)
+    let db_f = dir.path().join("f.db");
+    common::ok(&common::moneytrail(
+        &db_f,
+        None,
+        &["labels", "import", labels.to_str().unwrap()],
+    ));
+    let fetched = common::ok(&common::moneytrail(
+        &db_f,
+        None,
+        &[
+            "fetch",
+            "--chain",
+            "ethereum",
+            "--rpc-url",
+            &anvil.url,
+            "--seed",
+            &s,
+            "--follow-bridges",
+            "--format",
+            "json",
+        ],
+    ));
+    let rep: Value = serde_json::from_str(&fetched).unwrap();
+    let reads = rep["bridges"].as_array().unwrap();
+    assert!(
+        reads
+            .iter()
+            .any(|r| r["address"].as_str().unwrap().eq_ignore_ascii_case(&router)),
+        "{rep}"
+    );
+    {
+        use moneytrail::model::{Address, Chain};
+        let r = Address::parse(Chain::ETHEREUM, &router).unwrap();
+        let got = moneytrail::store::Store::open(&db_f)
+            .unwrap()
+            .events(Chain::ETHEREUM, std::slice::from_ref(&r))
+            .unwrap();
+        let all = moneytrail::store::Store::open(&db)
+            .unwrap()
+            .events(Chain::ETHEREUM, std::slice::from_ref(&r))
+            .unwrap();
+        assert!(!got.is_empty());
+        for e in &got {
+            // the decoded event itself (the helper above stores no sender facts)
+            assert!(
+                all.iter().any(|x| (x.tx, x.log_index, x.block, &x.data)
+                    == (e.tx, e.log_index, e.block, &e.data)),
+                "{e:?}"
+            );
+        }
+        for h in [&h1, &hb] {
+            assert!(
+                got.iter().any(|e| e.tx.display(Chain::ETHEREUM) == **h),
+                "{h} not fetched"
+            );
+        }
+    }
+
     let out_dir = dir.path().join("out");
     let run_on = |db: &std::path::Path, extra: &[&str], out: &std::path::Path| {
         let mut args = vec![

@@ -172,6 +172,7 @@ fn frontier_follows_value_forward_in_time_and_reports_stops() {
         concurrency: 3,
         progress: false,
         demix: false,
+        bridges: false,
     };
     let r = rt().block_on(async {
         let (src, http) = source(&sc.anvil.url, |_| {}).await;

@@ -132,6 +132,7 @@ pub(crate) fn follow_bridges(
             limits: &src.limits,
             progress: fetch.progress,
             demix: result.config.follow.demix,
+            bridges: true,
         };
         tracing::info!(chain = %src.chain, addresses = seeds.len(), "fetching bridge destinations");
         fetch_into(store, &src.source, &src.options, &plan)

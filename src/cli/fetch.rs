@@ -158,6 +158,10 @@ pub(crate) struct FetchArgs {
     /// recipients one hop further.
     #[arg(long)]
     demix: bool,
+    /// Read the bridge events (THORChain router memos, Ren burns) of the bridge contracts
+    /// reached, for `trace --follow-bridges`.
+    #[arg(long)]
+    follow_bridges: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -208,6 +212,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) progress: bool,
     /// Read past Tornado-style pools to their withdrawal recipients (`--demix`).
     pub(crate) demix: bool,
+    /// Read the bridge contracts' events (`--follow-bridges`).
+    pub(crate) bridges: bool,
 }
 
 /// What a fetch did, on either kind of chain.
@@ -281,6 +287,7 @@ pub(crate) fn fetch_into(
         concurrency: plan.limits.concurrency,
         progress: plan.progress,
         demix: plan.demix,
+        bridges: plan.bridges,
     };
     let report = rt.block_on(async {
         let (source, http) = open_source(chain, src, opts, plan.from_block.is_some()).await?;
@@ -343,6 +350,7 @@ pub(crate) fn fetch_cmd(cli: &Cli, a: &FetchArgs) -> Result<()> {
         limits: &a.limits,
         progress: !cli.quiet,
         demix: a.demix,
+        bridges: a.follow_bridges,
     };
     let report = fetch_into(&mut store, &a.source, &a.options, &plan)?;
     match a.format {

@@ -283,6 +283,7 @@ pub(crate) fn run_trace(store: &mut Store, job: &TraceJob) -> Result<TraceDone> 
                 limits: job.limits,
                 progress: job.progress,
                 demix: job.follow.demix,
+                bridges: job.follow.bridges,
             };
             Some(fetch_into(store, source, options, &plan)?)
         }

@@ -60,6 +60,9 @@ pub struct FrontierConfig {
     pub progress: bool,
     /// Read past Tornado-style pools (labelled `mixer`) to their withdrawal recipients.
     pub demix: bool,
+    /// Read the bridge events (THORChain router legs, Ren burns) of every reached address
+    /// labelled `bridge`, from its first followed arrival (`--follow-bridges`).
+    pub bridges: bool,
 }
 
 impl Default for FrontierConfig {
@@ -75,6 +78,7 @@ impl Default for FrontierConfig {
             concurrency: 4,
             progress: true,
             demix: false,
+            bridges: false,
         }
     }
 }
@@ -322,6 +326,40 @@ pub async fn run_frontier(
     }
     progress.finish();
 
+    // --follow-bridges: the bridge contracts reached, asked for their memos and burns
+    let mut bridge_reads = Vec::new();
+    if cfg.bridges {
+        for n in &nodes {
+            let State::Stopped(StopReason::Terminal { category, .. }) = &n.state else {
+                continue;
+            };
+            if category != "bridge" || n.addr.as_evm().is_none() {
+                continue;
+            }
+            let w = Window {
+                from_block: n.start.max(window.from_block),
+                to_block: window.to_block,
+            };
+            let got = crate::fetch::events::bridges::fetch_bridge_events(
+                store,
+                source,
+                &n.addr,
+                w,
+                cfg.chunk_blocks,
+            )
+            .await?;
+            if let Some((events_stored, chunks_fetched)) = got {
+                bridge_reads.push(report::BridgeRead {
+                    address: n.addr.to_string(),
+                    from_block: w.from_block,
+                    to_block: w.to_block,
+                    events_stored,
+                    chunks_fetched,
+                });
+            }
+        }
+    }
+
     let mut per_hop: Vec<u64> = Vec::new();
     let mut expanded = Vec::new();
     let mut stopped = Vec::new();
@@ -384,6 +422,7 @@ pub async fn run_frontier(
         requests: progress.requests(),
         elapsed_secs: started.elapsed().as_secs_f64(),
         pools: cfg.demix.then(|| pools.into_reports()),
+        bridges: cfg.bridges.then_some(bridge_reads),
     })
 }
 

@@ -8,6 +8,7 @@
 //! topic 0 is known but whose topics or data do not decode is an error naming the contract,
 //! the transaction and the log index — never a silent skip.
 
+pub mod bridges;
 pub mod pools;
 pub mod tornado;
 
@@ -30,7 +31,13 @@ pub struct EventKind {
 }
 
 /// Every event moneytrail decodes, by topic 0. Bridge and router events are added here.
-pub static REGISTRY: &[EventKind] = &[tornado::DEPOSIT, tornado::WITHDRAWAL];
+pub static REGISTRY: &[EventKind] = &[
+    tornado::DEPOSIT,
+    tornado::WITHDRAWAL,
+    bridges::THOR_DEPOSIT,
+    bridges::THOR_TRANSFER_OUT,
+    bridges::REN_BURN,
+];
 
 /// The registry entry of `topic0`, if the event is known.
 pub fn kind_of(topic0: &B256) -> Option<&'static EventKind> {

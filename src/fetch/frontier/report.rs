@@ -99,6 +99,24 @@ pub struct FrontierReport {
     /// Pools read past with `--demix` (absent without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pools: Option<Vec<PoolReport>>,
+    /// Bridge contracts whose events were read with `--follow-bridges` (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridges: Option<Vec<BridgeRead>>,
+}
+
+/// One bridge contract's events read (`--follow-bridges`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BridgeRead {
+    /// The contract.
+    pub address: String,
+    /// First block read.
+    pub from_block: u64,
+    /// Last block read.
+    pub to_block: u64,
+    /// Events newly stored.
+    pub events_stored: u64,
+    /// Chunks fetched by this run (finished chunks of earlier runs are skipped).
+    pub chunks_fetched: u64,
 }
 
 impl FrontierReport {
