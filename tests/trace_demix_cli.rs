@@ -12,7 +12,7 @@ use moneytrail::model::{
 };
 use moneytrail::store::Store;
 
-use common::{moneytrail, ok};
+use common::{TraceDir, moneytrail, ok, read_trace_dir};
 
 fn a(n: u8) -> Address {
     Address::Evm(alloy_primitives::Address::repeat_byte(n))
@@ -161,13 +161,7 @@ fn store(path: &std::path::Path) {
     w.commit().unwrap();
 }
 
-struct Run {
-    summary: serde_json::Value,
-    evidence: Vec<serde_json::Value>,
-    endpoints: Vec<Vec<String>>,
-}
-
-fn trace(db: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> Run {
+fn trace(db: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> TraceDir {
     let seed = a(SEED).to_string();
     let mut args = vec![
         "trace",
@@ -181,27 +175,11 @@ fn trace(db: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> Run {
     ];
     args.extend_from_slice(extra);
     ok(&moneytrail(db, None, &args));
-    let summary =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    let evidence = std::fs::read_to_string(out.join("evidence.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let mut rd = csv::Reader::from_path(out.join("endpoints.csv")).unwrap();
-    let endpoints = rd
-        .records()
-        .map(|r| r.unwrap().iter().map(String::from).collect())
-        .collect();
-    Run {
-        summary,
-        evidence,
-        endpoints,
-    }
+    read_trace_dir(out)
 }
 
 /// The amount of the endpoint (address, category, asset) as written, or "".
-fn amount(r: &Run, who: u8, category: &str, asset: &str) -> String {
+fn amount(r: &TraceDir, who: u8, category: &str, asset: &str) -> String {
     let addr = a(who).to_string();
     r.endpoints
         .iter()

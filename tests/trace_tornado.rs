@@ -10,7 +10,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::tornado::{self, Tornado};
-use common::{moneytrail, ok};
+use common::{moneytrail, ok, read_trace_dir};
 
 const HEURISTICS: [&str; 5] = [
     "tornado_address_match",
@@ -29,19 +29,8 @@ fn wei(dec: &str) -> u128 {
 fn read_out(
     out: &std::path::Path,
 ) -> (serde_json::Value, Vec<serde_json::Value>, Vec<Vec<String>>) {
-    let summary =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    let evidence = std::fs::read_to_string(out.join("evidence.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let mut rd = csv::Reader::from_path(out.join("endpoints.csv")).unwrap();
-    let endpoints = rd
-        .records()
-        .map(|r| r.unwrap().iter().map(String::from).collect())
-        .collect();
-    (summary, evidence, endpoints)
+    let d = read_trace_dir(out);
+    (d.summary, d.evidence, d.endpoints)
 }
 
 fn unspent_wei(endpoints: &[Vec<String>], who: &str) -> u128 {

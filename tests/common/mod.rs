@@ -124,3 +124,35 @@ pub fn ok(o: &std::process::Output) -> String {
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// A trace output directory read back: summary.json, evidence.jsonl lines, endpoints.csv rows
+/// (without the header).
+pub struct TraceDir {
+    /// summary.json.
+    pub summary: serde_json::Value,
+    /// evidence.jsonl, one value a line.
+    pub evidence: Vec<serde_json::Value>,
+    /// endpoints.csv rows, fields as text.
+    pub endpoints: Vec<Vec<String>>,
+}
+
+/// Read a trace output directory.
+pub fn read_trace_dir(out: &std::path::Path) -> TraceDir {
+    let summary =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let evidence = std::fs::read_to_string(out.join("evidence.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut rd = csv::Reader::from_path(out.join("endpoints.csv")).unwrap();
+    let endpoints = rd
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    TraceDir {
+        summary,
+        evidence,
+        endpoints,
+    }
+}

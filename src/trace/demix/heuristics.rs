@@ -325,13 +325,17 @@ pub(super) fn multi_denomination(input: &DemixInput, window: i64, out: &mut Vec<
     }
 }
 
-/// The anonymity set of each withdrawal: its pool's deposits so far minus its withdrawals
-/// before it.
-pub(super) fn anonymity_sets(input: &DemixInput) -> Vec<u32> {
+/// The pools' deposits (those `keep` accepts) and withdrawals in chain order: (order, is a
+/// withdrawal, index).
+fn in_chain_order(
+    input: &DemixInput,
+    keep: impl Fn(usize) -> bool,
+) -> Vec<(super::Order, bool, usize)> {
     let mut ev: Vec<(super::Order, bool, usize)> = input
         .deposits
         .iter()
         .enumerate()
+        .filter(|(i, _)| keep(*i))
         .map(|(i, d)| (d.order, false, i))
         .chain(
             input
@@ -342,6 +346,13 @@ pub(super) fn anonymity_sets(input: &DemixInput) -> Vec<u32> {
         )
         .collect();
     ev.sort_unstable();
+    ev
+}
+
+/// The anonymity set of each withdrawal: its pool's deposits so far minus its withdrawals
+/// before it.
+pub(super) fn anonymity_sets(input: &DemixInput) -> Vec<u32> {
+    let ev = in_chain_order(input, |_| true);
     let mut live = vec![0i64; input.pools];
     let mut out = vec![0u32; input.withdrawals.len()];
     for (_, is_w, i) in ev {
@@ -371,21 +382,7 @@ pub(super) fn temporal_fifo(
         .filter(|l| l.followed)
         .map(|l| l.deposit)
         .collect();
-    let mut ev: Vec<(super::Order, bool, usize)> = input
-        .deposits
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !reserved.contains(i))
-        .map(|(i, d)| (d.order, false, i))
-        .chain(
-            input
-                .withdrawals
-                .iter()
-                .enumerate()
-                .map(|(i, w)| (w.order, true, i)),
-        )
-        .collect();
-    ev.sort_unstable();
+    let ev = in_chain_order(input, |i| !reserved.contains(&i));
     let mut queues: Vec<VecDeque<usize>> = vec![VecDeque::new(); input.pools];
     // unreserved deposits made so far: any of them may be the one a withdrawal spends (an
     // earlier unlinked withdrawal may have taken any other), so each is 1 / this likely
