@@ -16,10 +16,10 @@
 //!   the window is a service: fetching it stops there and its outflows are not followed. Every
 //!   such stop is in the report.
 //! - With `demix` (`--demix`), a reached address labelled `mixer` that emits Tornado pool events
-//!   is read past ([`demix`]): its Deposit / Withdrawal events from its first followed arrival
-//!   to the window's end and the transfers of its withdrawal transactions are stored, and the
-//!   withdrawal recipients (not the relayers: services) are reached one hop further, under the
-//!   same limits. The pool itself stays a terminal stop; custodial mixers (no pool events)
+//!   is read past ([`demix`]): its Deposit / Withdrawal events over the whole window (the
+//!   anonymity set) and the transfers of its withdrawal transactions are stored, and the
+//!   recipients (not the relayers: services) of the withdrawals after the taint's first
+//!   arrival are reached one hop further, under the same limits. The pool itself stays a terminal stop; custodial mixers (no pool events)
 //!   stay terminal only.
 
 mod demix;

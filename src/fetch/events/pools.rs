@@ -25,7 +25,7 @@ pub struct PoolReport {
     pub address: String,
     /// Hop at which the frontier reached it.
     pub hop: u32,
-    /// First block of its events read (the first followed arrival).
+    /// First block of its events read (the trace window's start).
     pub from_block: u64,
     /// Last block (the window's end).
     pub to_block: u64,

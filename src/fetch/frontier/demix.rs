@@ -1,7 +1,8 @@
 //! The frontier past Tornado-style pools (`--demix`): every reached address labelled `mixer`
-//! within `--hops` is asked for its pool events from its first followed arrival to the window's
-//! end ([`fetch_pool`]); the recipients of its withdrawals are reached one hop further, from
-//! the withdrawal's block, and then fetched and followed like any other address (hops, max
+//! within `--hops` is asked for its pool events over the whole window ([`fetch_pool`]: the
+//! deposits made before the taint arrived belong to the anonymity set); the recipients of its
+//! withdrawals after the taint's first arrival are reached one hop further, from the
+//! withdrawal's block, and then fetched and followed like any other address (hops, max
 //! addresses, dust, services). A withdrawal below `--min-value` reaches its recipient as dust.
 //! Relayers are not followed (services). A mixer without pool events (custodial: Sinbad,
 //! Blender, ChipMixer, eXch) stays a terminal stop and is not reported as demixed.
@@ -23,8 +24,8 @@ pub(super) struct Pools {
 }
 
 impl Pools {
-    /// Read every mixer-labelled stop not read yet (or whose first arrival moved back) and
-    /// reach its withdrawal recipients.
+    /// Read every mixer-labelled stop not read yet (or reached earlier than when it was read)
+    /// and reach the recipients of its withdrawals after the first arrival.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn step(
         &mut self,
