@@ -271,6 +271,88 @@ fn demix_follows_exactly_the_planted_links_and_haircuts_the_rest() {
         checked >= 20 && tainted_crowd > 0,
         "{checked} {tainted_crowd}"
     );
+    // a window that opens at the theft, after the crowd's first deposits: the fetch records
+    // each pool's balance at the window's opening (those deposits, clean) and the pool haircut
+    // starts from it — the same figures as the whole history
+    let theft_block = u64::from_str_radix(
+        t.anvil
+            .rpc("eth_getTransactionReceipt", serde_json::json!([t.theft_tx]))["blockNumber"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let before: Vec<&tornado::Deposit> = t
+        .deposits
+        .iter()
+        .filter(|d| d.block < theft_block)
+        .collect();
+    assert!(!before.is_empty(), "crowd deposits before the window");
+    let db3 = dir.path().join("window.db");
+    ok(&moneytrail(
+        &db3,
+        None,
+        &["labels", "import", labels.to_str().unwrap()],
+    ));
+    let out3 = dir.path().join("window");
+    ok(&moneytrail(
+        &db3,
+        None,
+        &[
+            "trace",
+            "--chain",
+            "ethereum",
+            "--rpc-url",
+            &t.anvil.url,
+            "--seed",
+            &t.s,
+            "--from-block",
+            &theft_block.to_string(),
+            "--demix",
+            "--max-hops",
+            "4",
+            "--no-heuristic",
+            &HEURISTICS.join(","),
+            "--out",
+            out3.to_str().unwrap(),
+        ],
+    ));
+    let fetch: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out3.join("fetch.json")).unwrap()).unwrap();
+    for (pool, d) in &t.pools {
+        let p = fetch["pools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["address"].as_str().unwrap().eq_ignore_ascii_case(pool))
+            .unwrap();
+        let n = before.iter().filter(|x| &x.pool == pool).count() as u128;
+        let w = t
+            .withdrawals
+            .iter()
+            .filter(|x| &x.pool == pool && x.block < theft_block)
+            .count() as u128;
+        assert_eq!(p["opening_balance"], ((n - w) * d).to_string(), "{p}");
+    }
+    let (summary3, _, endpoints3) = read_out(&out3);
+    assert_eq!(summary3["conservation_ok"], true);
+    for w in &t.withdrawals {
+        if planted.contains(&w.recipient) {
+            continue;
+        }
+        let want = expected
+            .get(&w.recipient.to_lowercase())
+            .copied()
+            .unwrap_or(0);
+        assert_eq!(
+            unspent_wei(&endpoints3, &w.recipient),
+            want,
+            "{}",
+            w.recipient
+        );
+    }
+
     let pools = summary["demix"]["pools"].as_array().unwrap();
     assert_eq!(pools.len(), 2);
     for p in pools {

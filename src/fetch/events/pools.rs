@@ -45,6 +45,10 @@ pub struct PoolReport {
     pub chunks_skipped: u64,
     /// Distinct withdrawal recipients (they join the frontier one hop further).
     pub recipients: u64,
+    /// The pool's balance at the end of the block before the window (base units), where the
+    /// source can tell: the deposits made before the window and still in the pool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opening_balance: Option<String>,
 }
 
 /// One withdrawal of a pool, as the frontier follows it.

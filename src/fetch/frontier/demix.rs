@@ -69,6 +69,21 @@ impl Pools {
                 continue;
             };
             rep.hop = hop;
+            // the pool's holdings when the window opens: the deposits made before it and still
+            // in the pool, which the window's first withdrawals draw from (recorded as the
+            // pool's opening balance; the trace's pool haircut starts from it)
+            if from > 0 {
+                let asset = withdrawals
+                    .iter()
+                    .find_map(|w| w.paid.map(|p| p.0))
+                    .unwrap_or(AssetId::Native);
+                if let Some(b) = source.balance_at(&pool, asset, from - 1).await? {
+                    let mut wr = store.writer()?;
+                    wr.set_balance(chain, &pool, asset, from - 1, b)?;
+                    wr.commit()?;
+                    rep.opening_balance = Some(b.0.to_string());
+                }
+            }
             tracing::info!(
                 %pool,
                 deposits = rep.deposits,
