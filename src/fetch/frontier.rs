@@ -196,6 +196,30 @@ pub async fn run_frontier(
     let mut dust = 0u64;
     let mut expanded_count = 0usize;
     let mut pools = demix::Pools::default();
+    // --demix: read the pools reached so far past to their withdrawal recipients
+    macro_rules! demix_step {
+        () => {
+            if cfg.demix {
+                let mut f = Frontier {
+                    nodes: &mut nodes,
+                    index: &mut index,
+                    seed_count,
+                    hops: cfg.hops,
+                };
+                pools
+                    .step(
+                        store,
+                        source,
+                        &mut f,
+                        window,
+                        cfg,
+                        &mut min_cache,
+                        &mut dust,
+                    )
+                    .await?;
+            }
+        };
+    }
 
     loop {
         let mut pending: Vec<usize> = (0..nodes.len())
@@ -227,25 +251,7 @@ pub async fn run_frontier(
             round.push(i);
         }
         if round.is_empty() {
-            if cfg.demix {
-                let mut f = Frontier {
-                    nodes: &mut nodes,
-                    index: &mut index,
-                    seed_count,
-                    hops: cfg.hops,
-                };
-                pools
-                    .step(
-                        store,
-                        source,
-                        &mut f,
-                        window,
-                        cfg,
-                        &mut min_cache,
-                        &mut dust,
-                    )
-                    .await?;
-            }
+            demix_step!();
             continue;
         }
         progress.hop = round.iter().map(|&i| nodes[i].hop).max().unwrap_or(0);
@@ -304,25 +310,7 @@ pub async fn run_frontier(
                 }
             }
         }
-        if cfg.demix {
-            let mut f = Frontier {
-                nodes: &mut nodes,
-                index: &mut index,
-                seed_count,
-                hops: cfg.hops,
-            };
-            pools
-                .step(
-                    store,
-                    source,
-                    &mut f,
-                    window,
-                    cfg,
-                    &mut min_cache,
-                    &mut dust,
-                )
-                .await?;
-        }
+        demix_step!();
     }
     progress.finish();
 
