@@ -493,6 +493,14 @@ impl Frontier<'_> {
 
 /// The terminal label of an address, if it has one (highest confidence first).
 fn terminal(store: &Store, addr: &Address) -> Result<Option<StopReason>, FetchError> {
+    // the EVM zero address: tokens sent there are burnt, nothing leaves it (what comes "from"
+    // it is minted), and its history is every mint and burn of every token — never fetched
+    if addr.as_evm().is_some_and(|a| a.is_zero()) {
+        return Ok(Some(StopReason::Terminal {
+            category: "burn".into(),
+            label: "zero address (tokens burnt)".into(),
+        }));
+    }
     Ok(store
         .labels_of(addr)?
         .into_iter()
@@ -506,6 +514,18 @@ fn terminal(store: &Store, addr: &Address) -> Result<Option<StopReason>, FetchEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_zero_address_is_a_stop_and_labels_make_stops() {
+        let store = Store::open_in_memory().unwrap();
+        let zero = Address::Evm(alloy_primitives::Address::ZERO);
+        assert!(matches!(
+            terminal(&store, &zero).unwrap(),
+            Some(StopReason::Terminal { category, .. }) if category == "burn"
+        ));
+        let other = Address::Evm(alloy_primitives::Address::repeat_byte(7));
+        assert!(terminal(&store, &other).unwrap().is_none());
+    }
 
     #[test]
     fn min_value_in_asset_units() {
