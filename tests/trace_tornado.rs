@@ -98,6 +98,24 @@ fn primitive_mul_div(a: u128, b: u128, c: u128) -> u128 {
     r.to::<u128>()
 }
 
+/// `trace --chain ethereum --seed S --demix --max-hops 4 EXTRA… --out OUT` on `db`.
+fn trace(db: &std::path::Path, t: &Tornado, extra: &[&str], out: &std::path::Path) {
+    let mut args = vec![
+        "trace",
+        "--chain",
+        "ethereum",
+        "--seed",
+        &t.s,
+        "--demix",
+        "--max-hops",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(&moneytrail(db, None, &args));
+}
+
 #[test]
 fn demix_follows_exactly_the_planted_links_and_haircuts_the_rest() {
     let t = tornado::build();
@@ -110,24 +128,7 @@ fn demix_follows_exactly_the_planted_links_and_haircuts_the_rest() {
         &["labels", "import", labels.to_str().unwrap()],
     ));
     let out = dir.path().join("demix");
-    ok(&moneytrail(
-        &db,
-        None,
-        &[
-            "trace",
-            "--chain",
-            "ethereum",
-            "--rpc-url",
-            &t.anvil.url,
-            "--seed",
-            &t.s,
-            "--demix",
-            "--max-hops",
-            "4",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    ));
+    trace(&db, &t, &["--rpc-url", &t.anvil.url], &out);
     let (summary, evidence, _) = read_out(&out);
     assert_eq!(summary["conservation_ok"], true);
 
@@ -221,25 +222,12 @@ fn demix_follows_exactly_the_planted_links_and_haircuts_the_rest() {
 
     // every heuristic off: the pool haircut alone, checked to the wei against the scenario
     let out2 = dir.path().join("haircut");
-    ok(&moneytrail(
+    trace(
         &db,
-        None,
-        &[
-            "trace",
-            "--chain",
-            "ethereum",
-            "--offline",
-            "--seed",
-            &t.s,
-            "--demix",
-            "--max-hops",
-            "4",
-            "--no-heuristic",
-            &HEURISTICS.join(","),
-            "--out",
-            out2.to_str().unwrap(),
-        ],
-    ));
+        &t,
+        &["--offline", "--no-heuristic", &HEURISTICS.join(",")],
+        &out2,
+    );
     let (summary, evidence, endpoints) = read_out(&out2);
     assert_eq!(summary["conservation_ok"], true);
     assert!(
@@ -296,28 +284,19 @@ fn demix_follows_exactly_the_planted_links_and_haircuts_the_rest() {
         &["labels", "import", labels.to_str().unwrap()],
     ));
     let out3 = dir.path().join("window");
-    ok(&moneytrail(
+    trace(
         &db3,
-        None,
+        &t,
         &[
-            "trace",
-            "--chain",
-            "ethereum",
             "--rpc-url",
             &t.anvil.url,
-            "--seed",
-            &t.s,
             "--from-block",
             &theft_block.to_string(),
-            "--demix",
-            "--max-hops",
-            "4",
             "--no-heuristic",
             &HEURISTICS.join(","),
-            "--out",
-            out3.to_str().unwrap(),
         ],
-    ));
+        &out3,
+    );
     let fetch: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out3.join("fetch.json")).unwrap()).unwrap();
     for (pool, d) in &t.pools {
