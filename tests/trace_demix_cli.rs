@@ -250,6 +250,34 @@ fn demix_follows_the_address_match_and_haircuts_the_rest() {
     assert_eq!(pool["anonymity_set"]["min"], 2);
     assert_eq!(pool["anonymity_set"]["max"], 3);
     assert_eq!(r.summary["demix"]["min_confidence"], 0.6);
+    // the Markdown report says which links were followed
+    let md = dir.path().join("demix.md");
+    let demix_dir = dir.path().join("demix");
+    ok(&moneytrail(
+        &db,
+        None,
+        &[
+            "report",
+            "--trace",
+            demix_dir.to_str().unwrap(),
+            "--format",
+            "md",
+            "--out",
+            md.to_str().unwrap(),
+        ],
+    ));
+    let md = std::fs::read_to_string(md).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.contains("tornado\\_address\\_match"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(row.contains("| 0.95 | yes |"), "{row}");
+    let fifo: Vec<&str> = md
+        .lines()
+        .filter(|l| l.contains("tornado\\_temporal\\_fifo"))
+        .collect();
+    assert_eq!(fifo.len(), 2, "{md}");
+    assert!(fifo.iter().all(|l| l.contains("| no |")), "{md}");
 
     // a threshold above the link: A's withdrawal is a pool haircut too (30 with 10 tainted)
     let r = trace(

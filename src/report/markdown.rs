@@ -182,27 +182,18 @@ pub fn render_markdown(v: &TraceView, title: Option<&str>, estimates: &[Estimate
     if v.evidence.is_empty() {
         m.push_str("None.\n");
     } else {
-        m.push_str("| heuristic | address | linked to | entity | confidence | witness txs |\n|---|---|---|---|---|---|\n");
-        let t = |x: &serde_json::Value| match x {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
-            o => o.to_string(),
-        };
-        for e in &v.evidence {
-            let w: Vec<String> = e["witness_txs"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|x| code(&t(x)))
-                .collect();
+        m.push_str("| heuristic | address | linked to | entity | confidence | followed | witness txs |\n|---|---|---|---|---|---|---|\n");
+        for e in v.evidence_cells() {
+            let w: Vec<String> = e.witness_txs.iter().map(|x| code(x)).collect();
             let _ = writeln!(
                 m,
-                "| {} | {} | {} | {} | {} | {} |",
-                md(&t(&e["heuristic"])),
-                code(&t(&e["address"])),
-                code(&t(&e["linked_to"])),
-                md(&t(&e["entity"])),
-                md(&t(&e["confidence"])),
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                md(&e.heuristic),
+                code(&e.address),
+                code(&e.linked_to),
+                md(&e.entity),
+                md(&e.confidence),
+                e.followed,
                 w.join(" ")
             );
         }

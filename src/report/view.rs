@@ -341,7 +341,63 @@ pub(crate) fn opt_str(v: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// One evidence.jsonl line as the reports' table cells (plain text, not escaped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceCells {
+    /// Heuristic name.
+    pub heuristic: String,
+    /// The address the inference is about.
+    pub address: String,
+    /// What it was linked to.
+    pub linked_to: String,
+    /// Entity named.
+    pub entity: String,
+    /// Confidence as written.
+    pub confidence: String,
+    /// `yes` / `no` for links the trace can follow, empty for attributions.
+    pub followed: String,
+    /// The parameters' JSON.
+    pub parameters: String,
+    /// Witness transactions.
+    pub witness_txs: Vec<String>,
+}
+
+/// A JSON value as cell text: strings bare, null empty, anything else as JSON.
+pub fn cell_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 impl TraceView {
+    /// The inferred links (evidence.jsonl) as table cells, in file order.
+    pub fn evidence_cells(&self) -> Vec<EvidenceCells> {
+        self.evidence
+            .iter()
+            .map(|e| EvidenceCells {
+                heuristic: cell_text(&e["heuristic"]),
+                address: cell_text(&e["address"]),
+                linked_to: cell_text(&e["linked_to"]),
+                entity: cell_text(&e["entity"]),
+                confidence: cell_text(&e["confidence"]),
+                followed: match e["followed"].as_bool() {
+                    Some(true) => "yes".into(),
+                    Some(false) => "no".into(),
+                    None => String::new(),
+                },
+                parameters: cell_text(&e["parameters"]),
+                witness_txs: e["witness_txs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(cell_text)
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// Read a trace output directory.
     pub fn read(dir: &Path) -> Result<TraceView, ViewError> {
         if !dir.is_dir() {

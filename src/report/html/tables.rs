@@ -310,37 +310,29 @@ pub(crate) fn endpoints(h: &mut String, v: &TraceView) {
     h.push_str("</section>\n");
 }
 
-fn text_of(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 pub(crate) fn inferred_links(h: &mut String, v: &TraceView) {
     h.push_str("<section id=\"links\"><h2>Inferred links</h2>\n");
     if v.evidence.is_empty() {
         h.push_str("<p class=\"note\">None (evidence.jsonl is empty).</p></section>\n");
         return;
     }
-    h.push_str("<div class=\"scroll\"><table><thead><tr><th>heuristic</th><th>address</th><th>linked to</th><th>entity</th><th>confidence</th><th>parameters</th><th>witness txs</th></tr></thead><tbody>\n");
-    for e in &v.evidence {
-        let witnesses: Vec<String> = e["witness_txs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| format!("<code>{}</code>", esc(&text_of(t))))
+    h.push_str("<div class=\"scroll\"><table><thead><tr><th>heuristic</th><th>address</th><th>linked to</th><th>entity</th><th>confidence</th><th>followed</th><th>parameters</th><th>witness txs</th></tr></thead><tbody>\n");
+    for e in v.evidence_cells() {
+        let witnesses: Vec<String> = e
+            .witness_txs
+            .iter()
+            .map(|t| format!("<code>{}</code>", esc(t)))
             .collect();
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&text_of(&e["heuristic"])),
-            esc(&text_of(&e["address"])),
-            esc(&text_of(&e["linked_to"])),
-            esc(&text_of(&e["entity"])),
-            esc(&text_of(&e["confidence"])),
-            esc(&text_of(&e["parameters"])),
+            "<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&e.heuristic),
+            esc(&e.address),
+            esc(&e.linked_to),
+            esc(&e.entity),
+            esc(&e.confidence),
+            esc(&e.followed),
+            esc(&e.parameters),
             witnesses.join("<br>")
         );
     }
