@@ -445,6 +445,13 @@ pub fn replay<M: TaintModel>(
         } else {
             Some(sender_hop + 1)
         };
+        // taint beyond --max-hops or in a transfer below --min-value is not followed: it is
+        // credited to `unknown` where it arrives
+        let not_followed = flow_hop.is_some_and(|h| cfg.max_hops.is_some_and(|m| h > m))
+            || cfg
+                .min_value
+                .get(a)
+                .is_some_and(|m| !m.is_zero() && f.amount < *m);
         let to = f.to;
         if to == NONE {
             if !tainted.is_zero() {
@@ -484,13 +491,8 @@ pub fn replay<M: TaintModel>(
             }
             Role::Terminal { .. } if pool_plan(to, f.asset).is_some() => {
                 let h = flow_hop.unwrap_or(u32::MAX);
-                let beyond = cfg.max_hops.is_some_and(|m| h != u32::MAX && h > m);
-                let dust = cfg
-                    .min_value
-                    .get(a)
-                    .is_some_and(|m| !m.is_zero() && f.amount < *m);
                 let mut carried = tainted;
-                if !tainted.is_zero() && (beyond || dust) {
+                if !tainted.is_zero() && not_followed {
                     r.credit((to, UNKNOWN, f.asset), tainted, flow_hop, Some(f.time));
                     r.tainted_flows.push((i, tainted, h));
                     carried = U256::ZERO;
@@ -519,13 +521,7 @@ pub fn replay<M: TaintModel>(
                     if swap_inputs.contains(&i) {
                         r.swapped_out[a] += tainted;
                     }
-                    let h = flow_hop.unwrap_or(0);
-                    let beyond = cfg.max_hops.is_some_and(|m| h > m);
-                    let dust = cfg
-                        .min_value
-                        .get(a)
-                        .is_some_and(|m| !m.is_zero() && f.amount < *m);
-                    let cat = if beyond || dust {
+                    let cat = if not_followed {
                         UNKNOWN
                     } else {
                         term_cat[to as usize]
@@ -537,13 +533,8 @@ pub fn replay<M: TaintModel>(
             }
             Role::Plain => {
                 let h = flow_hop.unwrap_or(u32::MAX);
-                let beyond = cfg.max_hops.is_some_and(|m| h != u32::MAX && h > m);
-                let dust = cfg
-                    .min_value
-                    .get(a)
-                    .is_some_and(|m| !m.is_zero() && f.amount < *m);
                 let l = ledgers.get(to, f.asset);
-                if !tainted.is_zero() && (beyond || dust) {
+                if !tainted.is_zero() && not_followed {
                     // not followed: the taint is accounted as unknown here, the value arrives clean
                     M::deposit(l, f.amount, M::fresh(f.amount, U256::ZERO));
                     r.credit((to, UNKNOWN, f.asset), tainted, flow_hop, Some(f.time));

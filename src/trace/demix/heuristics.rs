@@ -68,7 +68,9 @@ type Pairs = Vec<(usize, usize)>;
 fn groups(input: &DemixInput) -> (Groups, Groups) {
     let mut d: Groups = FxHashMap::default();
     for (i, x) in input.deposits.iter().enumerate() {
-        d.entry((x.pool, x.depositor)).or_default().push(i);
+        if x.depositor != super::UNKNOWN_DEPOSITOR {
+            d.entry((x.pool, x.depositor)).or_default().push(i);
+        }
     }
     let mut w: Groups = FxHashMap::default();
     for (i, x) in input.withdrawals.iter().enumerate() {
@@ -217,6 +219,7 @@ pub(super) fn multi_denomination(input: &DemixInput, window: i64, out: &mut Vec<
         .deposits
         .iter()
         .enumerate()
+        .filter(|(_, d)| d.depositor != super::UNKNOWN_DEPOSITOR)
         .map(|(i, d)| (d.depositor, d.time, i))
         .collect();
     ds.sort_by_key(|x| (x.0, input.deposits[x.2].order));

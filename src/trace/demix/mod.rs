@@ -17,6 +17,9 @@ pub use heuristics::{
     ADDRESS_MATCH, LINKED_ADDRESSES, MULTI_DENOMINATION, TEMPORAL_FIFO, UNIQUE_GAS_PRICE,
 };
 
+/// The depositor id of a deposit whose sender is not known.
+pub const UNKNOWN_DEPOSITOR: u32 = u32::MAX;
+
 /// Position of an event in chain order: (block, tx index, log index).
 pub type Order = (u64, u32, u32);
 
@@ -31,7 +34,8 @@ pub struct Deposit {
     pub order: Order,
     /// Block time.
     pub time: i64,
-    /// The depositor (the transaction's sender), as an address id.
+    /// The depositor (the transaction's sender), as an address id; [`UNKNOWN_DEPOSITOR`] when
+    /// the data does not tell (then no address-based heuristic uses the deposit).
     pub depositor: u32,
     /// The sender's fee setting (gas price or max fee per gas), if known.
     pub gas_price: Option<U256>,

@@ -71,8 +71,6 @@ pub fn plan(
     let mut input = DemixInput::default();
     let mut missing = 0usize;
     let first = first_flows(g);
-    // (block, tx index) of each deposit, by deposit index
-    let mut deposit_events: Vec<(u64, u32)> = Vec::new();
     for e in events {
         let is_pool_event = matches!(
             e.data,
@@ -105,9 +103,8 @@ pub fn plan(
                 // the depositor: the tx sender, else who paid the pool in that tx
                 let depositor = match &e.tx_from {
                     Some(a) => id_of(a),
-                    None => pool_payer(g, &first, tx, node).unwrap_or(NONE),
+                    None => pool_payer(g, &first, tx, node).unwrap_or(super::UNKNOWN_DEPOSITOR),
                 };
-                deposit_events.push((e.block, e.tx_index));
                 input.deposits.push(Deposit {
                     pool,
                     tx,
@@ -160,7 +157,7 @@ pub fn plan(
     };
     let out = demix(&input, &params);
     let name = |id: u32| -> String {
-        if id == NONE {
+        if id == NONE || id == super::UNKNOWN_DEPOSITOR {
             return String::new();
         }
         g.nodes
@@ -177,16 +174,21 @@ pub fn plan(
             .map(|h| h.display(chain_of))
             .unwrap_or_default()
     };
+    // deposits and withdrawals by pool index (each in chain order, as the events are)
+    let mut pool_deps: Vec<Vec<&Deposit>> = vec![Vec::new(); pool_nodes.len()];
+    for d in &input.deposits {
+        pool_deps[d.pool as usize].push(d);
+    }
+    let mut pool_wds: Vec<Vec<&Withdrawal>> = vec![Vec::new(); pool_nodes.len()];
+    for w in &input.withdrawals {
+        pool_wds[w.pool as usize].push(w);
+    }
     let mut plans: FxHashMap<u32, PoolPlan> = FxHashMap::default();
     let mut pool_meta: Vec<(u16, U256)> = Vec::with_capacity(pool_nodes.len());
-    for &node in &pool_nodes {
+    for (i, &node) in pool_nodes.iter().enumerate() {
         // the pool's asset and denomination: what its deposits paid it, the most common amount
         let mut amounts: FxHashMap<(u16, U256), u32> = FxHashMap::default();
-        for d in input
-            .deposits
-            .iter()
-            .filter(|d| pool_nodes[d.pool as usize] == node)
-        {
+        for d in &pool_deps[i] {
             for f in flows_of_tx(g, &first, d.tx).filter(|f| f.to == node) {
                 *amounts.entry((f.asset, f.amount)).or_default() += 1;
             }
@@ -194,11 +196,7 @@ pub fn plan(
         if amounts.is_empty() {
             // no deposit transfer in the data: a withdrawal pays out the denomination (to the
             // recipient and the relayer) in one transaction
-            for w in input
-                .withdrawals
-                .iter()
-                .filter(|w| pool_nodes[w.pool as usize] == node)
-            {
+            for w in &pool_wds[i] {
                 let mut per: FxHashMap<u16, U256> = FxHashMap::default();
                 for f in flows_of_tx(g, &first, w.tx).filter(|f| f.from == node) {
                     *per.entry(f.asset).or_default() += f.amount;
@@ -214,16 +212,15 @@ pub fn plan(
             .map(|(k, _)| k)
             .unwrap_or((0, U256::ZERO));
         pool_meta.push(meta);
-        let mut virtual_deposits = Vec::new();
-        if !meta.1.is_zero() {
-            for (d, e) in input.deposits.iter().zip(&deposit_events) {
-                if pool_nodes[d.pool as usize] == node
-                    && !flows_of_tx(g, &first, d.tx).any(|f| f.to == node)
-                {
-                    virtual_deposits.push((e.0, e.1, d.tx, meta.1));
-                }
-            }
-        }
+        let virtual_deposits = if meta.1.is_zero() {
+            Vec::new()
+        } else {
+            pool_deps[i]
+                .iter()
+                .filter(|d| !flows_of_tx(g, &first, d.tx).any(|f| f.to == node))
+                .map(|d| (d.order.0, d.order.1, d.tx, meta.1))
+                .collect()
+        };
         plans.insert(
             node,
             PoolPlan {
