@@ -27,6 +27,8 @@ use moneytrail::trace::demix::{
     TEMPORAL_FIFO, UNIQUE_GAS_PRICE, Withdrawal, demix,
 };
 
+#[path = "support/args.rs"]
+mod args;
 #[path = "support/rng.rs"]
 mod rng;
 use rng::Rng;
@@ -308,14 +310,8 @@ fn big_pool(n: usize) {
 }
 
 fn main() {
-    let bench = std::env::args().any(|a| a == "--bench");
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse::<usize>().ok())
-    };
+    let bench = args::full_run();
+    let arg = |name: &str| args::value::<usize>(name);
     let (users, pool) = if bench {
         (
             arg("--crowd").unwrap_or(2_000),

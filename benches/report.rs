@@ -19,6 +19,8 @@ use moneytrail::report::exports::GraphFormat;
 use moneytrail::report::html::{HtmlOptions, render_html};
 use moneytrail::report::view::TraceView;
 
+#[path = "support/args.rs"]
+mod args;
 #[path = "support/rng.rs"]
 mod rng;
 use rng::Rng;
@@ -182,14 +184,8 @@ fn export_bench(flows: u64) {
 }
 
 fn main() {
-    let bench = std::env::args().any(|a| a == "--bench");
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
+    let bench = args::full_run();
+    let arg = |name: &str| args::value::<u64>(name);
     let (edges, flows) = if bench {
         (
             arg("--edges").unwrap_or(5_000),
